@@ -1,0 +1,580 @@
+"""The command line: parse arguments, load → run → report, and pick the exit code.
+
+This is the only place that catches apirun's errors and turns them into exit codes
+(0 passed, 1 failed, 2 invalid input, 130 SIGINT, 143 SIGTERM). Heavy libraries
+(requests, jsonschema, oauthlib) are imported only by the commands that need them, so
+``--version``, ``--help`` and ``schema`` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from . import __version__
+from .errors import ApirunError, LoadError, UsageError
+
+if TYPE_CHECKING:
+    from .executor import CollectionRun, RunOptions
+    from .model import Collection
+    from .redaction import Redactor
+    from .report.console import Console
+    from .results import CollectionResult, RunResult
+
+COMMANDS = ("run", "validate", "list", "login", "logout", "demo", "schema")
+EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 2, 130, 143
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad options as apirun usage errors (exit 2), one style."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message, f"see `{self.prog} --help`")
+
+
+# -- arguments ------------------------------------------------------------------------------
+
+
+def _add_input_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a variable (a YAML scalar: 3 is a number; quote to keep a string)",
+    )
+    p.add_argument(
+        "--env-file",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="load a dotenv file into env.* / secret.* (the environment wins)",
+    )
+    p.add_argument("--profile", metavar="NAME", help="overlay the collection's profile NAME")
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="skip TLS verification and allow plain-http token URLs to remote hosts",
+    )
+    p.add_argument("--timeout", type=float, metavar="S", help="default request timeout (30)")
+
+
+def _add_report_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--report-json", metavar="PATH", help="write a JSON report")
+    p.add_argument("--report-junit", metavar="PATH", help="write a JUnit XML report")
+    p.add_argument("--report-html", metavar="PATH", help="write a self-contained HTML report")
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    _add_input_options(p)
+    p.add_argument("--fail-fast", action="store_true", help="stop at the first failed step")
+    p.add_argument(
+        "--step",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only the step(s) with this exact name",
+    )
+    p.add_argument(
+        "-k",
+        action="append",
+        default=[],
+        dest="keyword",
+        metavar="SUBSTRING",
+        help="run only steps whose name contains SUBSTRING",
+    )
+    p.add_argument(
+        "--tag", action="append", default=[], metavar="TAG", help="run only steps with this tag"
+    )
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="print requests and responses (-vv: bodies in full)",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
+    p.add_argument("--no-color", action="store_true", help="no colour (also NO_COLOR)")
+    _add_report_options(p)
+    p.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="oauth2-code: do not open a browser (paste the callback URL instead)",
+    )
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help="run N collections in parallel")
+    p.add_argument("--shard", metavar="I/N", help="run only shard I of N (balanced by steps)")
+    p.add_argument(
+        "--dry-run", action="store_true", help="render and print every request; send nothing"
+    )
+    p.add_argument("--curl", action="store_true", help="print each request as a curl command")
+    p.add_argument(
+        "--max-body", type=int, metavar="BYTES", help="largest response body read (default 10 MiB)"
+    )
+    p.add_argument("--debug", action="store_true", help="show Python tracebacks")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="apirun",
+        description="Run YAML API collections: requests, auth, captures and checks.",
+        epilog="`apirun PATH...` is short for `apirun run PATH...`. "
+        "Exit codes: 0 passed, 1 failed, 2 invalid input, 130/143 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"apirun {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("run", help="run collections (files or directories)")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    _add_run_options(p)
+
+    p = sub.add_parser("validate", help="load and validate only; send nothing")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--debug", action="store_true")
+
+    p = sub.add_parser("list", help="show the steps that would run")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--step", action="append", default=[], metavar="NAME")
+    p.add_argument("-k", action="append", default=[], dest="keyword", metavar="SUBSTRING")
+    p.add_argument("--tag", action="append", default=[], metavar="TAG")
+    p.add_argument("--shard", metavar="I/N")
+    p.add_argument("--debug", action="store_true")
+
+    for name, text in (
+        ("login", "interactive oauth2-code login; fills the token cache"),
+        ("logout", "remove cached oauth2-code tokens"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("path", metavar="PATH")
+        p.add_argument(
+            "--auth", metavar="NAME", required=name == "login", help="the oauth2-code auth block"
+        )
+        _add_input_options(p)
+        p.add_argument("--no-browser", action="store_true", help="print the URL only")
+        p.add_argument("--debug", action="store_true")
+
+    p = sub.add_parser("demo", help="start the demo API on loopback and run the examples")
+    p.add_argument("-v", "--verbose", action="count", default=0)
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("--no-color", action="store_true")
+    _add_report_options(p)
+    p.add_argument("--debug", action="store_true")
+
+    p = sub.add_parser("schema", help="print the collection JSON Schema")
+    p.add_argument("--report", action="store_true", help="print the JSON report's schema instead")
+    p.add_argument("--debug", action="store_true")
+    return parser
+
+
+def _normalise(argv: list[str]) -> list[str]:
+    """``apirun PATH…`` means ``apirun run PATH…``."""
+    if argv and argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version"):
+        return ["run", *argv]
+    return argv
+
+
+# -- shared pieces ----------------------------------------------------------------------------
+
+
+def parse_vars(raw: Sequence[str]) -> tuple[tuple[str, Any], ...]:
+    from .yamlsource import load_scalar
+
+    out: list[tuple[str, Any]] = []
+    for item in raw:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not _NAME.match(name):
+            raise UsageError(
+                f"--var {item!r}: expected NAME=VALUE",
+                "NAME is letters, digits and _ (not starting with a digit), e.g. --var page=2",
+            )
+        out.append((name, load_scalar(value)))
+    return tuple(out)
+
+
+def load_environ(env_files: Sequence[str]) -> dict[str, str]:
+    """The process environment over the dotenv files (the environment wins, SPEC §2)."""
+    merged: dict[str, str] = {}
+    for path in env_files:
+        if not os.path.isfile(path):
+            raise UsageError(f"--env-file {path}: no such file")
+        from dotenv import dotenv_values
+
+        try:
+            values = dotenv_values(path, interpolate=False)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"--env-file {path}: cannot read it: {exc}") from None
+        merged.update({k: v for k, v in values.items() if v is not None})
+    merged.update(os.environ)
+    return merged
+
+
+def _interactive() -> bool:
+    ci = os.environ.get("CI", "").strip().lower()
+    in_ci = ci not in ("", "0", "false", "no", "off")
+    try:
+        tty = sys.stdin is not None and sys.stdin.isatty()
+    except (ValueError, OSError):
+        tty = False
+    return tty and not in_ci
+
+
+def _load(paths: Sequence[str]) -> list[Collection]:
+    from .loader import load_paths
+
+    return load_paths(paths)
+
+
+def _check_profile(collections: Sequence[Collection], profile: str | None) -> None:
+    if not profile:
+        return
+    if not any(c.profile(profile) is not None for c in collections):
+        names = sorted({p for c in collections for p, _ in c.profiles})
+        from .schema import did_you_mean
+
+        hint = did_you_mean(profile, names) or (
+            "profiles defined: " + ", ".join(names) if names else "no collection defines profiles"
+        )
+        raise UsageError(f"--profile {profile}: no such profile", hint)
+
+
+def parse_shard(raw: str | None) -> tuple[int, int] | None:
+    if raw is None:
+        return None
+    m = re.match(r"^\s*(\d+)\s*/\s*(\d+)\s*$", raw)
+    if not m or not (1 <= int(m.group(1)) <= int(m.group(2))):
+        raise UsageError(f"--shard {raw!r}: expected I/N with 1 <= I <= N", "e.g. --shard 2/4")
+    return int(m.group(1)), int(m.group(2))
+
+
+def select_shard(collections: list[Collection], shard: tuple[int, int] | None) -> list[Collection]:
+    """A deterministic slice balanced by step count: greedy, heaviest first, ties by file."""
+    if shard is None:
+        return collections
+    index, count = shard
+    loads = [0] * count
+    owner: dict[int, int] = {}
+    order = sorted(
+        range(len(collections)), key=lambda i: (-len(collections[i].steps), collections[i].file)
+    )
+    for i in order:
+        target = min(range(count), key=lambda s: (loads[s], s))
+        loads[target] += len(collections[i].steps)
+        owner[i] = target
+    return [c for i, c in enumerate(collections) if owner[i] == index - 1]
+
+
+# -- commands ------------------------------------------------------------------------------
+
+
+class _Reports:
+    """The ``--report-*`` files of one invocation, written once, in every outcome."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.wanted: list[tuple[str, str]] = [
+            (kind, str(getattr(args, f"report_{kind}")))
+            for kind in ("json", "junit", "html")
+            if getattr(args, f"report_{kind}", None)
+        ]
+
+    def write(self, run: RunResult, redactor: Redactor) -> None:
+        from .report import write_report
+
+        for kind, path in self.wanted:
+            try:
+                write_report(kind, path, run, redactor)
+            except OSError as exc:
+                print(
+                    f"error: cannot write the {kind} report to {path}: {exc.strerror}",
+                    file=sys.stderr,
+                )
+
+
+def _input_failure(args: argparse.Namespace, error: ApirunError, started: str) -> int:
+    """Exit 2: show every error, and still write the requested reports (with no steps)."""
+    from .redaction import Redactor
+    from .results import RunResult
+
+    print(error.render(), file=sys.stderr)
+    if isinstance(error, LoadError):
+        messages = tuple(
+            (f"{d.location}: " if d.location else "")
+            + d.message
+            + (f" ({d.hint})" if d.hint else "")
+            for d in error.diagnostics
+        )
+    else:
+        messages = (str(error),)
+    _Reports(args).write(RunResult((), 0.0, started, messages), Redactor())
+    return EXIT_INPUT
+
+
+class _Terminated(KeyboardInterrupt):
+    pass
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated("SIGTERM")
+
+
+def cmd_run(
+    args: argparse.Namespace,
+    collections: list[Collection] | None = None,
+    environ: dict[str, str] | None = None,
+) -> int:
+    from .executor import RunOptions
+
+    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    try:
+        if args.jobs < 1:
+            raise UsageError("--jobs must be at least 1")
+        variables = parse_vars(args.var)
+        if environ is None:
+            environ = load_environ(args.env_file)
+        shard = parse_shard(args.shard)
+        if collections is None:
+            collections = _load(args.paths)
+        _check_profile(collections, args.profile)
+        collections = select_shard(collections, shard)
+    except (LoadError, UsageError) as exc:
+        return _input_failure(args, exc, started_at)
+    verbosity = -1 if args.quiet else min(args.verbose, 2)
+    detail: int | None = 0
+    if verbosity == 1 or args.curl or args.dry_run:
+        detail = 2048 if not args.curl else None
+    if verbosity >= 2:
+        detail = None
+    if args.report_html:
+        detail = 4096 if detail == 0 else detail
+    options = RunOptions(
+        variables=variables,
+        profile=args.profile,
+        environ=environ,
+        fail_fast=args.fail_fast,
+        step_names=tuple(args.step),
+        keywords=tuple(args.keyword),
+        tags=tuple(args.tag),
+        timeout=args.timeout,
+        insecure=args.insecure,
+        dry_run=args.dry_run,
+        detail_limit=detail,
+        max_body=args.max_body or 10 * 1024 * 1024,
+        interactive=_interactive(),
+        no_browser=args.no_browser,
+        curl=args.curl,
+    )
+    if args.insecure:
+        print("warning: --insecure: TLS certificates are not verified", file=sys.stderr)
+    return execute(args, collections, options, started_at, verbosity)
+
+
+def execute(
+    args: argparse.Namespace,
+    collections: list[Collection],
+    options: RunOptions,
+    started_at: str,
+    verbosity: int,
+    auth_hooks: dict[str, Any] | None = None,
+) -> int:
+    from .executor import CollectionRun
+    from .redaction import Redactor
+    from .report.console import Console, ConsoleOptions, use_colour
+    from .results import RunResult
+
+    redactor = Redactor()
+    jobs = min(getattr(args, "jobs", 1) or 1, max(len(collections), 1))
+    console = Console(
+        ConsoleOptions(
+            verbosity=verbosity,
+            colour=use_colour(sys.stdout, args.no_color),
+            curl=getattr(args, "curl", False),
+            dry_run=options.dry_run,
+            buffered=jobs > 1,
+            github=os.environ.get("GITHUB_ACTIONS") == "true",
+        ),
+        redactor,
+    )
+    runs = [CollectionRun(c, options, redactor, console, None, auth_hooks) for c in collections]
+    started = time.perf_counter()
+    interrupted: str | None = None
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
+    try:
+        if jobs > 1:
+            interrupted = _run_parallel(runs, console, jobs)
+        else:
+            for run in runs:
+                try:
+                    result = run.run()
+                except KeyboardInterrupt as exc:
+                    interrupted = "SIGTERM" if isinstance(exc, _Terminated) else "SIGINT"
+                    console.collection_finished(run.collection, run.snapshot())
+                    break
+                console.collection_finished(run.collection, result)
+    except KeyboardInterrupt as exc:  # arrived between collections
+        interrupted = "SIGTERM" if isinstance(exc, _Terminated) else "SIGINT"
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    results = tuple(r.snapshot() for r in runs if r.started is not None)
+    run_result = RunResult(
+        results, (time.perf_counter() - started) * 1000, started_at, interrupted=interrupted
+    )
+    console.summary(run_result)
+    _Reports(args).write(run_result, redactor)
+    if interrupted:
+        return EXIT_SIGTERM if interrupted == "SIGTERM" else EXIT_SIGINT
+    return EXIT_OK if run_result.summary.ok else EXIT_FAILED
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def _run_parallel(runs: list[CollectionRun], console: Console, jobs: int) -> str | None:
+    """Collections on a thread pool (the work is I/O-bound); results keep input order."""
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    cancel = threading.Event()
+
+    def work(run: CollectionRun) -> CollectionResult | None:
+        try:
+            result = run.run(cancel)
+        except KeyboardInterrupt:
+            result = run.snapshot()
+        console.collection_finished(run.collection, result)
+        return result
+
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="apirun")
+    futures = [pool.submit(work, run) for run in runs]
+    try:
+        pending = set(futures)
+        while pending:
+            _, pending = wait(pending, timeout=0.2)
+    except KeyboardInterrupt as exc:
+        cancel.set()
+        for f in futures:
+            f.cancel()
+        for run in runs:
+            run.close()
+        pool.shutdown(wait=True, cancel_futures=True)
+        return "SIGTERM" if isinstance(exc, _Terminated) else "SIGINT"
+    pool.shutdown(wait=True)
+    return None
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    try:
+        collections = _load(args.paths)
+    except (LoadError, UsageError) as exc:
+        print(exc.render(), file=sys.stderr)
+        return EXIT_INPUT
+    for c in collections:
+        print(f"ok: {c.file} ({c.name!r}, {len(c.steps)} step{'s' if len(c.steps) != 1 else ''})")
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from .executor import RunOptions, selected
+
+    try:
+        shard = parse_shard(args.shard)
+        collections = select_shard(_load(args.paths), shard)
+    except (LoadError, UsageError) as exc:
+        print(exc.render(), file=sys.stderr)
+        return EXIT_INPUT
+    options = RunOptions(
+        step_names=tuple(args.step), keywords=tuple(args.keyword), tags=tuple(args.tag)
+    )
+    total = 0
+    for c in collections:
+        print(f"{c.name}  ({c.file})")
+        for step in c.steps:
+            if not selected(step, options):
+                continue
+            total += 1
+            auth = step.auth if step.auth is not None else c.defaults.auth
+            extra = f"  auth={auth}" if auth else ""
+            tags = f"  [{', '.join(step.tags)}]" if step.tags else ""
+            print(f"  {step.name}  {step.method.source} {step.url.source}{extra}{tags}")
+    print(f"\n{len(collections)} collection(s), {total} step(s)")
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .resources import schema_path
+
+    name = "report.schema.json" if args.report else "collection.schema.json"
+    sys.stdout.write(schema_path(name).read_text(encoding="utf-8"))
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo.command import run_demo
+
+    code: int = run_demo(args)
+    return code
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    from .auth.code import login_command
+
+    return login_command(args)
+
+
+def cmd_logout(args: argparse.Namespace) -> int:
+    from .auth.code import logout_command
+
+    return logout_command(args)
+
+
+_HANDLERS = {
+    "run": cmd_run,
+    "validate": cmd_validate,
+    "list": cmd_list,
+    "schema": cmd_schema,
+    "demo": cmd_demo,
+    "login": cmd_login,
+    "logout": cmd_logout,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: returns the exit code (``sys.exit`` is done by the console script)."""
+    args_list = _normalise(list(sys.argv[1:] if argv is None else argv))
+    debug = "--debug" in args_list
+    try:
+        args = build_parser().parse_args(args_list)
+        if not args.command:
+            build_parser().print_help()
+            return EXIT_INPUT
+        return _HANDLERS[args.command](args)
+    except ApirunError as exc:
+        if debug:
+            raise
+        print(exc.render(), file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt as exc:
+        return EXIT_SIGTERM if isinstance(exc, _Terminated) else EXIT_SIGINT
+    except BrokenPipeError:
+        return EXIT_FAILED
+    except Exception as exc:
+        if debug:
+            raise
+        print(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "  = hint: this is a bug in apirun; run again with --debug for a traceback",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+
+
+def entry() -> NoReturn:
+    sys.exit(main())

@@ -1,0 +1,670 @@
+"""Run a collection: render → send → capture → expect, step by step; return results.
+
+The executor prints nothing: it reports each finished step to an ``Observer`` (the CLI's
+console reporter is one) and returns a ``CollectionResult``. Every fault inside a step
+becomes that step's failure or error; the run goes on (unless ``fail_fast``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from .auth import AuthContext, AuthHandler, make_handler
+from .captures import CAPTURE_SOURCES, Exchange, NotFound
+from .errors import AuthError, StepError, TemplateError, TransportError
+from .expectations import evaluate
+from .http import DEFAULT_MAX_BODY, HttpResponse, OutgoingRequest, Transport
+from .model import NO_AUTH, Collection, Step
+from .predicates import show
+from .redaction import MASK, Redactor
+from .results import (
+    ERROR,
+    FAILED,
+    PASSED,
+    SKIPPED,
+    CollectionResult,
+    Failure,
+    RequestInfo,
+    ResponseInfo,
+    StepResult,
+)
+from .templating import MapValue, Namespace, Template, Value, _Undefined, render_value
+from .urls import join_url
+
+DEFAULT_TIMEOUT = 30.0
+DETAIL_LIMIT = 4096
+"""Characters of each body kept in results for steps that did not pass."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived: stop now, keep what ran."""
+
+    def __init__(self, signal_name: str = "SIGINT") -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything from the command line that shapes a run (not how it is reported)."""
+
+    variables: tuple[tuple[str, Any], ...] = ()
+    profile: str | None = None
+    environ: Mapping[str, str] = field(default_factory=dict)
+    fail_fast: bool = False
+    step_names: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    timeout: float | None = None
+    insecure: bool = False
+    dry_run: bool = False
+    detail_limit: int | None = 0  # body chars kept for passed steps: 0 none, None all
+    max_body: int = DEFAULT_MAX_BODY
+    interactive: bool = False
+    no_browser: bool = False
+    curl: bool = False
+
+
+class Observer(Protocol):
+    def step_finished(self, collection: Collection, result: StepResult) -> None: ...
+
+
+class _NullObserver:
+    def step_finished(self, collection: Collection, result: StepResult) -> None:
+        pass
+
+
+def selected(step: Step, options: RunOptions) -> bool:
+    """Whether ``--step``, ``-k`` and ``--tag`` keep this step."""
+    if options.step_names and step.name not in options.step_names:
+        return False
+    if options.keywords and not any(k.lower() in step.name.lower() for k in options.keywords):
+        return False
+    return not (options.tags and not set(options.tags) & set(step.tags))
+
+
+def _stringify(value: Any) -> str:
+    """Query, form and header values: booleans as true/false, null as empty (SPEC §2)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _pairs(mapping: Mapping[str, Any]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for key, value in mapping.items():
+        if isinstance(value, list):
+            out.extend((key, _stringify(v)) for v in value)
+        else:
+            out.append((key, _stringify(value)))
+    return out
+
+
+def _clip(text: str | None, limit: int | None) -> str | None:
+    if text is None:
+        return None
+    if limit is not None and len(text) > limit:
+        return text[:limit] + f"\n… ({len(text) - limit} more characters)"
+    return text
+
+
+def _body_text(data: bytes | None, content_type: str) -> str | None:
+    """Text bodies as text; binary ones summarised, never dumped."""
+    if not data:
+        return None
+    lowered = content_type.lower()
+    textual = (
+        not lowered
+        or lowered.startswith("text/")
+        or any(t in lowered for t in ("json", "xml", "javascript", "x-www-form-urlencoded", "yaml"))
+    )
+    if textual or b"\x00" not in data[:1024]:
+        try:
+            text = data.decode("utf-8")
+            if "multipart/" not in lowered:
+                return text
+        except UnicodeDecodeError:
+            if textual:
+                return data.decode("utf-8", "replace")
+    return f"<{len(data)} bytes of {content_type or 'binary data'}>"
+
+
+class CollectionRun:
+    """The state of one collection's run: variables, captures, auth handlers, transport."""
+
+    def __init__(
+        self,
+        collection: Collection,
+        options: RunOptions,
+        redactor: Redactor,
+        observer: Observer | None = None,
+        transport: Transport | None = None,
+        auth_hooks: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.collection = collection
+        self.options = options
+        self.redactor = redactor
+        self.observer = observer or _NullObserver()
+        self._transport = transport
+        self.handlers: dict[str, AuthHandler] = {}
+        self.auth_hooks = dict(auth_hooks or {})
+        self.results: list[StepResult] = []
+        self.started: float | None = None
+        self.finished: float | None = None
+        self.interrupted = False
+        environ = options.environ
+        for name in collection.secret_names:
+            if name in environ:
+                redactor.add(environ[name])
+        self.context: dict[str, Any] = {
+            "env": Namespace("env", environ),
+            "secret": Namespace("secret", environ, redactor.add),
+        }
+        self._evaluate_variables()
+        self.base_url: str | None = None
+        self.base_url_error: TemplateError | None = None
+        if collection.base_url is not None:
+            try:
+                self.base_url = str(self.render(collection.base_url))
+            except TemplateError as exc:
+                self.base_url_error = exc
+
+    @property
+    def transport(self) -> Transport:
+        if self._transport is None:
+            self._transport = Transport(max_body=self.options.max_body)
+        return self._transport
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+    # -- variables ---------------------------------------------------------------------------
+
+    def _evaluate_variables(self) -> None:
+        """``variables`` < profile < ``--var``; a value that fails is kept as an error."""
+        merged: dict[str, Value] = dict(self.collection.variables)
+        if self.options.profile:
+            for key, value in self.collection.profile(self.options.profile) or ():
+                merged[key] = value
+        overrides = dict(self.options.variables)
+        for key, value in merged.items():
+            if key in overrides:
+                continue
+            try:
+                self.context[key] = render_value(value, self.context)
+            except TemplateError as exc:
+                where = f" ({exc.location.short})" if exc.location else ""
+                self.context[key] = _Undefined(
+                    hint=f"variable '{key}' could not be evaluated{where}: {exc.message}",
+                    name=key,
+                )
+        for key, value in overrides.items():
+            self.context[key] = value
+
+    def render(self, value: Value) -> Any:
+        return render_value(value, self.context)
+
+    # -- the run -----------------------------------------------------------------------------
+
+    def run(self, cancel: threading.Event | None = None) -> CollectionResult:
+        """Run every step; on SIGINT/SIGTERM the partial result is kept and re-raised."""
+        self.started = time.perf_counter()
+        stop = False
+        try:
+            for step in self.collection.steps:
+                if cancel is not None and cancel.is_set():
+                    raise KeyboardInterrupt
+                if stop:
+                    result = StepResult(
+                        step.name,
+                        SKIPPED,
+                        0.0,
+                        step.location,
+                        skip_reason="not run: an earlier step failed (--fail-fast)",
+                    )
+                elif not selected(step, self.options):
+                    result = StepResult(
+                        step.name, SKIPPED, 0.0, step.location, skip_reason="filtered out"
+                    )
+                else:
+                    result = self.run_step(step)
+                    if self.options.fail_fast and result.outcome in (FAILED, ERROR):
+                        stop = True
+                self.results.append(result)
+                self.observer.step_finished(self.collection, result)
+        except KeyboardInterrupt:
+            self.interrupted = True
+            raise
+        finally:
+            self.finished = time.perf_counter()
+            self.close()
+        return self.snapshot()
+
+    def snapshot(self) -> CollectionResult:
+        """The result so far (whole after ``run``; partial after an interrupt)."""
+        end = self.finished if self.finished is not None else time.perf_counter()
+        start = self.started if self.started is not None else end
+        return CollectionResult(
+            self.collection.name,
+            self.collection.file,
+            tuple(self.results),
+            round((end - start) * 1000, 3),
+            interrupted=self.interrupted,
+        )
+
+    def run_step(self, step: Step) -> StepResult:
+        started = time.perf_counter()
+        try:
+            if step.when is not None and not self.render(step.when):
+                return StepResult(
+                    step.name, SKIPPED, _ms(started), step.location, skip_reason="`when` is false"
+                )
+        except TemplateError as exc:
+            return self._error(step, started, exc, None)
+        if self.options.dry_run:
+            return self._dry_run(step, started)
+        attempts = step.retry.attempts if step.retry else 1
+        delay = step.retry.delay if step.retry else 0.0
+        outcome: StepResult | None = None
+        for attempt in range(1, attempts + 1):
+            outcome, retryable = self._attempt(step, started, attempt)
+            if not retryable or attempt == attempts:
+                break
+            time.sleep(delay)
+            if step.retry:
+                delay *= step.retry.backoff
+        assert outcome is not None
+        return outcome
+
+    def _attempt(self, step: Step, started: float, attempt: int) -> tuple[StepResult, bool]:
+        """One try; returns the result and whether a retry could help."""
+        request: OutgoingRequest | None = None
+        try:
+            request = self.build_request(step)
+            handler = self._apply_auth(step, request)
+            response = self.transport.send(request)
+            if response.status == 401 and handler is not None and handler.obtains_tokens:
+                if handler.renew(self._auth_context()):
+                    request = self.build_request(step)
+                    self._apply_auth(step, request)
+                    response = self.transport.send(request)
+        except TransportError as exc:
+            return self._error(step, started, exc, request, attempt), True
+        except StepError as exc:
+            return self._error(step, started, exc, request, attempt), False
+        failures: list[Failure] = []
+        captured: dict[str, Any] = {}
+        exchange = Exchange(response, self.render, self.transport.cookie)
+        for capture in step.captures:
+            try:
+                value = CAPTURE_SOURCES[capture.source](capture, exchange)
+            except NotFound as exc:
+                if capture.has_default:
+                    value = self.render(capture.default)
+                else:
+                    failures.append(
+                        Failure(
+                            f"capture {capture.name}", self.redactor(str(exc)), capture.location
+                        )
+                    )
+                    continue
+            except TemplateError as exc:
+                failures.append(Failure(f"capture {capture.name}", exc.message, capture.location))
+                continue
+            captured[capture.name] = value
+            self.context[capture.name] = value
+        self.context["response"] = _response_view(response)
+        try:
+            failures.extend(evaluate(step.checks, response, self.render))
+            if step.retry and step.retry.until is not None:
+                try:
+                    if not self.render(step.retry.until):
+                        failures.append(
+                            Failure("retry.until", "`until` is still false", step.retry.location)
+                        )
+                except TemplateError as exc:
+                    failures.append(Failure("retry.until", exc.message, exc.location))
+        finally:
+            self.context.pop("response", None)
+        outcome = FAILED if failures else PASSED
+        result = StepResult(
+            step.name,
+            outcome,
+            _ms(started),
+            step.location,
+            self._request_info(request, response, outcome),
+            self._response_info(response, outcome),
+            tuple(self._redact_failure(f) for f in failures),
+            attempt,
+            captured=tuple((k, self.redactor(show(v))) for k, v in captured.items()),
+        )
+        return result, bool(failures)
+
+    # -- building requests -----------------------------------------------------------------
+
+    def build_request(self, step: Step) -> OutgoingRequest:
+        coll = self.collection
+        defaults = coll.defaults
+        method = str(self.render(step.method)).upper()
+        url = str(self.render(step.url))
+        if "://" not in url[:12]:
+            if self.base_url_error is not None:
+                raise self.base_url_error
+            url = join_url(self.base_url, url)
+        headers: dict[str, str] = {}
+        lower: dict[str, str] = {}
+        for source in (defaults.headers, step.headers):
+            if source is None:
+                continue
+            for key, value in self.render(source).items():
+                previous = lower.get(key.lower())
+                if previous is not None:
+                    headers.pop(previous, None)
+                headers[key] = _stringify(value)
+                lower[key.lower()] = key
+        params = _pairs(self.render(step.params)) if step.params is not None else []
+        request = OutgoingRequest(method, url, headers, params, location=step.location)
+        if step.body is not None:
+            self._body(step, request)
+        timeout = _first(self, step.timeout, defaults.timeout)
+        request.timeout = (
+            float(timeout)
+            if timeout is not None
+            else (self.options.timeout if self.options.timeout is not None else DEFAULT_TIMEOUT)
+        )
+        verify = _first(self, step.verify, defaults.verify)
+        if self.options.insecure:
+            request.verify = False
+        elif isinstance(verify, str) and verify.lower() not in ("true", "false"):
+            request.verify = str(self._path(verify))
+        elif verify is not None:
+            request.verify = verify if isinstance(verify, bool) else verify.lower() == "true"
+        follow = _first(self, step.follow_redirects, defaults.follow_redirects)
+        if follow is not None:
+            request.follow_redirects = (
+                follow if isinstance(follow, bool) else str(follow).lower() == "true"
+            )
+        cert = _first(self, step.cert, defaults.cert)
+        key = _first(self, step.key, defaults.key)
+        if cert:
+            request.cert = (
+                (str(self._path(cert)), str(self._path(key))) if key else str(self._path(cert))
+            )
+        request.cookies = step.cookies
+        return request
+
+    def _path(self, value: Any) -> Path:
+        """Files named by a collection resolve relative to the collection's folder."""
+        return (self.collection.directory / str(value)).resolve()
+
+    def _body(self, step: Step, request: OutgoingRequest) -> None:
+        body = step.body
+        assert body is not None
+        if body.kind == "json":
+            request.json_body = self.render(body.value)
+            request.has_json = True
+        elif body.kind == "form":
+            request.form = _pairs(self.render(body.value))
+        elif body.kind == "body":
+            request.data = _stringify(self.render(body.value))
+        elif body.kind == "multipart":
+            assert isinstance(body.value, MapValue)
+            files: list[tuple[str, Any]] = []
+            for name, spec in body.value.items:
+                if isinstance(spec, MapValue) and spec.get("file") is not None:
+                    rendered = self.render(spec)
+                    path = self._path(rendered["file"])
+                    try:
+                        content = path.read_bytes()
+                    except OSError as exc:
+                        raise StepError(
+                            f"multipart field `{name}`: cannot read {path}: {exc.strerror}",
+                            spec.location,
+                        ) from None
+                    filename = rendered.get("filename") or path.name
+                    ctype = rendered.get("content_type") or "application/octet-stream"
+                    files.append((name, (filename, content, ctype)))
+                else:
+                    files.append((name, (None, _stringify(self.render(spec)))))
+            request.files = files
+
+    # -- auth ----------------------------------------------------------------------------------
+
+    def _auth_context(self) -> AuthContext:
+        return AuthContext(
+            render=self.render,
+            redactor=self.redactor,
+            transport=self.transport,
+            base_url=self.base_url,
+            insecure=self.options.insecure,
+            timeout=self.options.timeout or DEFAULT_TIMEOUT,
+            verify=False if self.options.insecure else True,
+            interactive=self.options.interactive,
+            no_browser=self.options.no_browser,
+            dry_run=self.options.dry_run,
+            extra=self.auth_hooks,
+        )
+
+    def handler(self, name: str) -> AuthHandler:
+        handler = self.handlers.get(name)
+        if handler is None:
+            spec = self.collection.auth_block(name)
+            if spec is None:  # the loader rejects unknown names; keep a clear error anyway
+                raise AuthError(f"unknown auth block `{name}`")
+            handler = make_handler(spec)
+            self.handlers[name] = handler
+        return handler
+
+    def _auth_name(self, step: Step) -> str | None:
+        name = step.auth if step.auth is not None else self.collection.defaults.auth
+        return None if name in (None, NO_AUTH) else name
+
+    def _apply_auth(self, step: Step, request: OutgoingRequest) -> AuthHandler | None:
+        name = self._auth_name(step)
+        if name is None:
+            return None
+        handler = self.handler(name)
+        credential = handler.credential(self._auth_context())
+        request.headers.update(credential.headers)
+        request.params.extend(credential.params.items())
+        request.auth_headers = frozenset(credential.headers)
+        request.auth_params = frozenset(credential.params)
+        return handler
+
+    # -- results -------------------------------------------------------------------------------
+
+    def _redact_failure(self, failure: Failure) -> Failure:
+        r = self.redactor
+        return Failure(
+            failure.check,
+            r(failure.message),
+            failure.location,
+            r(failure.expected) if failure.expected is not None else None,
+            r(failure.actual) if failure.actual is not None else None,
+        )
+
+    def _request_info(
+        self, request: OutgoingRequest | None, response: HttpResponse | None, outcome: str
+    ) -> RequestInfo | None:
+        if response is not None:
+            method, url = response.request_method, response.request_url
+            headers = list(response.request_headers.items())
+            raw = response.request_body
+            ctype = response.request_headers.get("Content-Type", "")
+        elif request is not None:
+            method, url = request.method, join_params(request.url, request.params)
+            headers = list(request.headers.items())
+            raw, ctype = _preview_body(request)
+        else:
+            return None
+        limit = self._limit(outcome)
+        keep = limit != 0
+        body = _clip(self.redactor(_body_text(raw, ctype) or ""), limit) if keep and raw else None
+        return RequestInfo(
+            method,
+            self.redactor(url),
+            self.redactor.headers(headers) if keep else (),
+            body,
+            len(raw or b""),
+        )
+
+    def _limit(self, outcome: str) -> int | None:
+        if outcome in (PASSED, SKIPPED):
+            return self.options.detail_limit
+        if self.options.detail_limit is None:
+            return None
+        return max(DETAIL_LIMIT, self.options.detail_limit)
+
+    def _response_info(self, response: HttpResponse, outcome: str) -> ResponseInfo:
+        limit = self._limit(outcome)
+        keep = limit != 0
+        body = None
+        if keep and response.content:
+            body = _clip(
+                self.redactor(
+                    _body_text(response.content, response.headers.get("Content-Type", "")) or ""
+                ),
+                limit,
+            )
+        return ResponseInfo(
+            response.status,
+            response.reason,
+            self.redactor.headers(response.headers.items()) if keep else (),
+            body,
+            len(response.content),
+            round(response.elapsed_ms, 3),
+            response.http_version,
+        )
+
+    def _error(
+        self,
+        step: Step,
+        started: float,
+        exc: StepError,
+        request: OutgoingRequest | None,
+        attempt: int = 1,
+    ) -> StepResult:
+        failure = Failure(exc.check, self.redactor(exc.message), exc.location or step.location)
+        return StepResult(
+            step.name,
+            ERROR,
+            _ms(started),
+            step.location,
+            self._request_info(request, None, ERROR),
+            None,
+            (failure,),
+            attempt,
+        )
+
+    def _dry_run(self, step: Step, started: float) -> StepResult:
+        """Render and describe the request; send nothing, obtain no token."""
+        try:
+            request = self.build_request(step)
+        except StepError as exc:
+            return self._error(step, started, exc, None)
+        name = self._auth_name(step)
+        if name is not None:
+            spec = self.collection.auth_block(name)
+            if spec is not None and spec.type == "api-key":
+                where = spec.get("in")
+                key_name = str(self.render(spec.get("name")))
+                if isinstance(where, Template) and where.source == "query":
+                    request.params.append((key_name, MASK))
+                else:
+                    request.headers[key_name] = MASK
+            else:
+                request.headers["Authorization"] = MASK
+        for capture in step.captures:
+            self.context[capture.name] = f"<capture:{capture.name}>"
+        info = self._request_info(request, None, SKIPPED)
+        if info is not None:
+            headers = tuple(
+                (k, MASK if k == "Authorization" and request.headers.get(k) == MASK else v)
+                for k, v in info.headers
+            )
+            info = RequestInfo(info.method, info.url, headers, info.body, info.body_size)
+        return StepResult(
+            step.name, SKIPPED, _ms(started), step.location, info, skip_reason="dry run"
+        )
+
+
+def join_params(url: str, params: list[tuple[str, str]]) -> str:
+    if not params:
+        return url
+    from urllib.parse import urlencode
+
+    return url + ("&" if "?" in url else "?") + urlencode(params)
+
+
+def _preview_body(request: OutgoingRequest) -> tuple[bytes | None, str]:
+    if request.has_json:
+        return json.dumps(request.json_body, ensure_ascii=False).encode(), "application/json"
+    if request.form is not None:
+        from urllib.parse import urlencode
+
+        return urlencode(request.form).encode(), "application/x-www-form-urlencoded"
+    if request.data is not None:
+        data = request.data.encode() if isinstance(request.data, str) else request.data
+        return data, request.headers.get("Content-Type", "text/plain")
+    if request.files is not None:
+        names = ", ".join(name for name, _ in request.files)
+        return f"<multipart fields: {names}>".encode(), "text/plain"
+    return None, ""
+
+
+def _first(run: CollectionRun, *values: Value) -> Any:
+    for value in values:
+        if value is not None:
+            return run.render(value)
+    return None
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
+
+
+class _ResponseView:
+    """``response`` inside ``expect.expr``: status, headers, json, text, elapsed_ms."""
+
+    __slots__ = ("_response", "elapsed_ms", "headers", "status", "text")
+
+    def __init__(self, response: HttpResponse) -> None:
+        self._response = response
+        self.status = response.status
+        self.headers = response.headers
+        self.text = response.text
+        self.elapsed_ms = response.elapsed_ms
+
+    @property
+    def json(self) -> Any:
+        try:
+            return self._response.json()
+        except ValueError:
+            return None
+
+
+def _response_view(response: HttpResponse) -> _ResponseView:
+    return _ResponseView(response)
+
+
+def run_collection(
+    collection: Collection,
+    options: RunOptions,
+    redactor: Redactor | None = None,
+    observer: Observer | None = None,
+    auth_hooks: Mapping[str, Any] | None = None,
+) -> CollectionResult:
+    """Run one collection and return its result."""
+    run = CollectionRun(collection, options, redactor or Redactor(), observer, None, auth_hooks)
+    return run.run()

@@ -1,0 +1,222 @@
+"""Checking a response against a step's ``expect``: every check runs, every failure is kept.
+
+Checks are registered by kind (status, header, json, body, schema, max_ms, expr); each is a
+callable ``(check, response, render) -> list[Failure]``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from .errors import TemplateError
+from .http import HttpResponse
+from .jsonpaths import MISSING, first
+from .model import Check, PredicateSet
+from .predicates import PREDICATES, equal, length_of, show
+from .results import Failure
+from .templating import Value
+
+Render = Callable[[Value], Any]
+
+STATUS_CLASS = re.compile(r"^([1-5])xx$")
+
+
+def check_predicates(pset: PredicateSet, actual: Any, render: Render) -> list[tuple[str, str]]:
+    """``(predicate, reason)`` for every predicate of the map that does not hold."""
+    out: list[tuple[str, str]] = []
+    for pred in pset.predicates:
+        if pred.name == "length":
+            if actual is MISSING:
+                out.append(("length", "no value was found"))
+                continue
+            size = length_of(actual)
+            if isinstance(size, str):
+                out.append(("length", size))
+                continue
+            if isinstance(pred.operand, PredicateSet):
+                for name, reason in check_predicates(pred.operand, size, render):
+                    out.append((f"length.{name}", f"length {size}: {reason}"))
+            else:
+                expected = render(pred.operand)
+                if not equal(size, expected):
+                    out.append(("length", f"expected length {show(expected)}, got {size}"))
+            continue
+        assert not isinstance(pred.operand, PredicateSet)
+        operand = render(pred.operand)
+        problem = PREDICATES[pred.name](actual, operand)
+        if problem is not None:
+            out.append((pred.name, problem))
+    return out
+
+
+def match(check: Check, actual: Any, render: Render, what: str) -> list[Failure]:
+    """Compare ``actual`` to the check's expected value or predicate map."""
+    expected = check.expected
+    if isinstance(expected, PredicateSet):
+        return [
+            Failure(
+                f"{check.label} {name}", f"{what}: {reason}", check.location, None, show(actual)
+            )
+            for name, reason in check_predicates(expected, actual, render)
+        ]
+    value = render(expected)
+    if actual is MISSING:
+        return [
+            Failure(
+                check.label,
+                f"{what}: expected {show(value)}, found nothing",
+                check.location,
+                show(value),
+                "nothing",
+            )
+        ]
+    if check.kind == "header":
+        ok = str(actual) == _header_text(value)
+    else:
+        ok = equal(actual, value)
+    if ok:
+        return []
+    return [
+        Failure(
+            check.label,
+            f"{what}: expected {show(value)}, got {show(actual)}",
+            check.location,
+            show(value),
+            show(actual),
+        )
+    ]
+
+
+def _header_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _status(check: Check, response: HttpResponse, render: Render) -> list[Failure]:
+    if isinstance(check.expected, PredicateSet):
+        return match(check, response.status, render, "status")
+    expected = render(check.expected)
+    actual = response.status
+    ok: bool
+    if isinstance(expected, list):
+        ok = any(_status_matches(e, actual) for e in expected)
+    else:
+        ok = _status_matches(expected, actual)
+    if ok:
+        return []
+    return [
+        Failure(
+            "status",
+            f"expected status {show(expected) if not isinstance(expected, str) else expected}, "
+            f"got {actual}",
+            check.location,
+            str(expected),
+            str(actual),
+        )
+    ]
+
+
+def _status_matches(expected: Any, actual: int) -> bool:
+    if isinstance(expected, str):
+        m = STATUS_CLASS.match(expected.strip())
+        if m:
+            return actual // 100 == int(m.group(1))
+        return expected.strip().isdigit() and int(expected) == actual
+    return isinstance(expected, int) and not isinstance(expected, bool) and expected == actual
+
+
+def _header(check: Check, response: HttpResponse, render: Render) -> list[Failure]:
+    actual = response.headers.get(check.subject)
+    return match(check, MISSING if actual is None else actual, render, f"header {check.subject}")
+
+
+def _json(check: Check, response: HttpResponse, render: Render) -> list[Failure]:
+    try:
+        document = response.json()
+    except ValueError as exc:
+        return [Failure(check.label, str(exc), check.location)]
+    actual = first(check.compiled, document)
+    return match(check, actual, render, check.subject)
+
+
+def _body(check: Check, response: HttpResponse, render: Render) -> list[Failure]:
+    return match(check, response.text, render, "body")
+
+
+def _schema(check: Check, response: HttpResponse, render: Render) -> list[Failure]:
+    try:
+        document = response.json()
+    except ValueError as exc:
+        return [Failure(check.label, str(exc), check.location)]
+    errors = sorted(check.compiled.iter_errors(document), key=lambda e: list(e.absolute_path))
+    out = []
+    for error in errors[:10]:
+        where = "$" + "".join(
+            f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path
+        )
+        out.append(Failure(check.label, f"schema: at {where}: {error.message}", check.location))
+    if len(errors) > 10:
+        out.append(Failure(check.label, f"schema: … and {len(errors) - 10} more", check.location))
+    return out
+
+
+def _max_ms(check: Check, response: HttpResponse, render: Render) -> list[Failure]:
+    assert not isinstance(check.expected, PredicateSet)
+    limit = render(check.expected)
+    try:
+        limit_ms = float(limit)
+    except (TypeError, ValueError):
+        return [Failure("max_ms", f"max_ms must be a number, got {show(limit)}", check.location)]
+    if response.elapsed_ms <= limit_ms:
+        return []
+    return [
+        Failure(
+            "max_ms",
+            f"the response took {response.elapsed_ms:.0f} ms, more than {limit_ms:g} ms",
+            check.location,
+            f"<= {limit_ms:g} ms",
+            f"{response.elapsed_ms:.0f} ms",
+        )
+    ]
+
+
+def _expr(check: Check, response: HttpResponse, render: Render) -> list[Failure]:
+    assert not isinstance(check.expected, PredicateSet)
+    try:
+        value = render(check.expected)
+    except TemplateError as exc:
+        return [Failure("expr", exc.message, check.location)]
+    if value:
+        return []
+    return [Failure("expr", f"{check.subject} is {show(value)}", check.location)]
+
+
+CHECKS: dict[str, Callable[[Check, HttpResponse, Render], list[Failure]]] = {
+    "status": _status,
+    "header": _header,
+    "json": _json,
+    "body": _body,
+    "schema": _schema,
+    "max_ms": _max_ms,
+    "expr": _expr,
+}
+
+
+def evaluate(checks: tuple[Check, ...], response: HttpResponse, render: Render) -> list[Failure]:
+    """Run every check; a template error in one check fails that check, not the others."""
+    failures: list[Failure] = []
+    json_reported = False
+    for check in checks:
+        try:
+            found = CHECKS[check.kind](check, response, render)
+        except TemplateError as exc:
+            found = [Failure(check.label, exc.message, exc.location or check.location)]
+        if check.kind in ("json", "schema") and found and not response.is_json:
+            if json_reported:
+                continue
+            json_reported = True
+        failures.extend(found)
+    return failures

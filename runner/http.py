@@ -1,0 +1,311 @@
+"""A rendered request → one ``requests`` call on the run's session, faults made readable.
+
+One session per collection run (connection reuse, one cookie jar). The environment
+(proxies, ``NO_PROXY``, ``~/.netrc``, ``REQUESTS_CA_BUNDLE``) is read once per origin and
+passed explicitly, instead of requests re-reading it on every request. Redirects keep
+credentials on their origin: a hop to another scheme/host/port drops ``Authorization``,
+``Proxy-Authorization``, ``Cookie`` and whatever headers and query parameters an auth
+block added. Bodies are streamed and capped (``max_body``), with an overall deadline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import requests
+import requests.utils
+from requests.structures import CaseInsensitiveDict
+
+from .errors import TransportError
+from .location import Location
+
+DEFAULT_MAX_BODY = 10 * 1024 * 1024
+"""Largest response body read (10 MiB): ample for API responses, bounded for hostile ones."""
+MAX_REDIRECTS = 30
+USER_AGENT = "apirun/0.1"
+
+
+@dataclass
+class OutgoingRequest:
+    """A fully rendered request, ready to send."""
+
+    method: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    params: list[tuple[str, str]] = field(default_factory=list)
+    json_body: Any = None
+    has_json: bool = False
+    form: list[tuple[str, str]] | None = None
+    data: str | bytes | None = None
+    files: list[tuple[str, Any]] | None = None
+    timeout: float = 30.0
+    verify: bool | str = True
+    cert: str | tuple[str, str] | None = None
+    follow_redirects: bool = True
+    cookies: bool = True
+    auth_headers: frozenset[str] = frozenset()
+    auth_params: frozenset[str] = frozenset()
+    location: Location | None = None
+
+
+@dataclass
+class HttpResponse:
+    """What came back, with the body already read (up to the cap)."""
+
+    status: int
+    reason: str
+    headers: CaseInsensitiveDict[str]
+    content: bytes
+    elapsed_ms: float
+    url: str
+    encoding: str | None
+    cookies: dict[str, str]
+    http_version: str
+    request_method: str
+    request_url: str
+    request_headers: dict[str, str]
+    request_body: bytes | None
+
+    @cached_property
+    def text(self) -> str:
+        return self.content.decode(self.encoding or "utf-8", errors="replace")
+
+    @cached_property
+    def _json(self) -> tuple[bool, Any, str]:
+        if not self.content.strip():
+            return False, None, "the response body is empty"
+        try:
+            return True, json.loads(self.content.decode(self.encoding or "utf-8")), ""
+        except (ValueError, UnicodeDecodeError) as exc:
+            ctype = self.headers.get("Content-Type", "no Content-Type")
+            return False, None, f"the response body is not valid JSON ({ctype}): {exc}"
+
+    @property
+    def is_json(self) -> bool:
+        return self._json[0]
+
+    def json(self) -> Any:
+        """The decoded JSON body; raises ``ValueError`` with a readable reason otherwise."""
+        ok, value, reason = self._json
+        if not ok:
+            raise ValueError(reason)
+        return value
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def _strip_params(url: str, names: frozenset[str]) -> str:
+    parts = urlsplit(url)
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in names]
+    return urlunsplit(parts._replace(query=urlencode(kept)))
+
+
+class _Session(requests.Session):
+    """A session whose redirects keep credentials on their origin (SPEC §4)."""
+
+    auth_headers: frozenset[str] = frozenset()
+    auth_params: frozenset[str] = frozenset()
+
+    def rebuild_auth(self, prepared_request: Any, response: Any) -> None:
+        if _origin(response.request.url) != _origin(prepared_request.url):
+            for name in ("Authorization", "Proxy-Authorization", "Cookie", *self.auth_headers):
+                prepared_request.headers.pop(name, None)
+            if self.auth_params:
+                prepared_request.url = _strip_params(prepared_request.url, self.auth_params)
+
+
+class Transport:
+    """Sends requests on one session; turns every transport fault into a ``TransportError``."""
+
+    def __init__(self, *, max_body: int = DEFAULT_MAX_BODY) -> None:
+        self.max_body = max_body
+        self.session = _Session()
+        self.session.trust_env = False
+        self.session.max_redirects = MAX_REDIRECTS
+        self.session.headers["User-Agent"] = USER_AGENT
+        self._proxies: dict[tuple[str, str, int | None], dict[str, str]] = {}
+        self._netrc: dict[str, Any] = {}
+        self._ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _environment(self, url: str) -> tuple[dict[str, str], Any]:
+        origin = _origin(url)
+        proxies = self._proxies.get(origin)
+        if proxies is None:
+            proxies = requests.utils.get_environ_proxies(url) or {}
+            self._proxies[origin] = proxies
+        host = origin[1]
+        if host not in self._netrc:
+            self._netrc[host] = requests.utils.get_netrc_auth(url)
+        return proxies, self._netrc[host]
+
+    def cookie(self, name: str) -> str | None:
+        for c in self.session.cookies:
+            if c.name == name:
+                return c.value
+        return None
+
+    def send(self, out: OutgoingRequest) -> HttpResponse:
+        try:
+            return self._send(out)
+        except TransportError:
+            raise
+        except requests.exceptions.RequestException as exc:
+            raise TransportError(describe_fault(exc, out), out.location) from None
+        except (OSError, ValueError) as exc:
+            raise TransportError(f"request failed: {exc}", out.location) from None
+
+    def _send(self, out: OutgoingRequest) -> HttpResponse:
+        kwargs: dict[str, Any] = {}
+        if out.has_json:
+            kwargs["json"] = out.json_body
+        elif out.form is not None:
+            kwargs["data"] = out.form
+        elif out.files is not None:
+            kwargs["files"] = out.files
+        elif out.data is not None:
+            kwargs["data"] = out.data.encode() if isinstance(out.data, str) else out.data
+        req = requests.Request(
+            out.method, out.url, headers=out.headers, params=out.params or None, **kwargs
+        )
+        prepared = self.session.prepare_request(req)
+        if not out.cookies and "Cookie" not in out.headers:
+            prepared.headers.pop("Cookie", None)
+        assert prepared.url is not None
+        proxies, netrc_auth = self._environment(prepared.url)
+        if netrc_auth is not None and "Authorization" not in prepared.headers:
+            prepared.prepare_auth(netrc_auth)
+        verify: bool | str = out.verify
+        if verify is True and self._ca_bundle:
+            verify = self._ca_bundle
+        self.session.auth_headers = out.auth_headers
+        self.session.auth_params = out.auth_params
+        started = time.perf_counter()
+        deadline = time.monotonic() + out.timeout
+        resp = self.session.send(
+            prepared,
+            stream=True,
+            timeout=out.timeout,
+            verify=verify,
+            cert=out.cert,
+            proxies=proxies,
+            allow_redirects=out.follow_redirects,
+        )
+        try:
+            content = self._read_body(resp, deadline, out)
+        finally:
+            resp.close()
+        elapsed = (time.perf_counter() - started) * 1000
+        encoding = resp.encoding
+        if encoding is None or (
+            encoding.lower() == "iso-8859-1"
+            and "charset" not in resp.headers.get("Content-Type", "")
+        ):
+            encoding = "utf-8"
+        version = {10: "HTTP/1.0", 11: "HTTP/1.1", 20: "HTTP/2"}.get(
+            getattr(resp.raw, "version", 11), "HTTP/1.1"
+        )
+        final = resp.request
+        body = final.body if final is not None else None
+        return HttpResponse(
+            status=resp.status_code,
+            reason=resp.reason or "",
+            headers=resp.headers,
+            content=content,
+            elapsed_ms=elapsed,
+            url=resp.url,
+            encoding=encoding,
+            cookies={c.name: c.value or "" for c in resp.cookies},
+            http_version=version,
+            request_method=str(final.method if final is not None else out.method),
+            request_url=str(final.url if final is not None else out.url),
+            request_headers=dict(final.headers) if final is not None else dict(out.headers),
+            request_body=body.encode() if isinstance(body, str) else body,
+        )
+
+    def _read_body(self, resp: requests.Response, deadline: float, out: OutgoingRequest) -> bytes:
+        declared = resp.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > self.max_body:
+            raise TransportError(
+                f"the response declares a {_size(int(declared))} body, more than the "
+                f"{_size(self.max_body)} limit (raise it with --max-body)",
+                out.location,
+            )
+        chunks: list[bytes] = []
+        total = 0
+        for chunk in resp.iter_content(65536):
+            total += len(chunk)
+            if total > self.max_body:
+                raise TransportError(
+                    f"the response body is larger than the {_size(self.max_body)} limit "
+                    "(raise it with --max-body)",
+                    out.location,
+                )
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise TransportError(
+                    f"the response body was still arriving after {out.timeout:g}s (timeout)",
+                    out.location,
+                )
+        return b"".join(chunks)
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n = n / 1024  # type: ignore[assignment]
+    return f"{n} bytes"  # pragma: no cover
+
+
+def describe_fault(exc: Exception, out: OutgoingRequest) -> str:
+    """A one-line, human reason for a transport fault (no class names, no pool internals)."""
+    parts = urlsplit(out.url)
+    target = parts.netloc or out.url
+    text = str(exc)
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return f"could not connect to {target} within {out.timeout:g}s (connect timeout)"
+    if isinstance(exc, requests.exceptions.ReadTimeout) or "timed out" in text.lower():
+        return f"no response from {target} within {out.timeout:g}s (timeout)"
+    if isinstance(exc, requests.exceptions.SSLError):
+        reason = text.split("(Caused by SSLError(", 1)[-1].rstrip(")'\"")
+        return (
+            f"TLS error talking to {target}: {reason[:200]} — set `verify:` to a CA bundle, "
+            "or `verify: false` / --insecure for a test server"
+        )
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return f"more than {MAX_REDIRECTS} redirects (a redirect loop?) starting at {out.url}"
+    if isinstance(exc, (requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)):
+        return f"invalid URL {out.url!r}: it needs http:// or https:// (or set base_url)"
+    if isinstance(exc, requests.exceptions.InvalidURL):
+        return f"invalid URL {out.url!r}: {text}"
+    if isinstance(exc, requests.exceptions.InvalidHeader):
+        return f"invalid header: {text}"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return f"the connection to {target} broke while reading the response"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        lower = text.lower()
+        if "refused" in lower:
+            return f"connection refused by {target} — is the server running?"
+        if (
+            "name or service not known" in lower
+            or "name resolution" in lower
+            or ("nodename nor servname" in lower or "getaddrinfo" in lower)
+        ):
+            return f"could not resolve host {parts.hostname!r}"
+        if "reset" in lower or "aborted" in lower or "remotedisconnected" in lower:
+            return f"the connection to {target} was closed by the server"
+        return f"could not talk to {target}: {text[:200]}"
+    return f"request to {target} failed: {text[:200]}"

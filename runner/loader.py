@@ -1,0 +1,598 @@
+"""Collection files → typed, immutable ``Collection`` models, or every mistake, located.
+
+Order of work: read bytes → YAML (``yamlsource``) → JSON Schema (``schema``) → build the
+model, compiling templates, JSONPaths and regexes and running the checks the schema cannot
+express (unknown auth names, duplicate step names, …). Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .errors import Diagnostic, LoadError, UsageError
+from .jsonpaths import JsonPathSyntax, compile_path
+from .location import Location
+from .model import (
+    NO_AUTH,
+    AuthSpec,
+    Body,
+    Capture,
+    Check,
+    Collection,
+    Defaults,
+    Predicate,
+    PredicateSet,
+    Retry,
+    Step,
+)
+from .predicates import PREDICATES, TYPE_NAMES
+from .schema import did_you_mean, validate
+from .templating import (
+    MapValue,
+    Template,
+    TemplateSyntax,
+    Value,
+    compile_template,
+    iter_templates,
+    referenced_names,
+)
+from .yamlsource import YamlDocument, YamlFault, decode, parse
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+"""Collections larger than this are refused before parsing (nobody writes 20 MB of YAML)."""
+
+BODY_KINDS = ("json", "form", "body", "multipart")
+CAPTURE_SOURCES = ("json", "header", "cookie", "regex", "status", "body", "expr")
+STATUS_CLASS = re.compile(r"^[1-5]xx$")
+
+
+def find_collections(paths: Iterable[str]) -> list[Path]:
+    """Files as given; directories searched recursively for *.yaml/*.yml, sorted."""
+    found: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found.extend(
+                sorted(
+                    (f for f in p.rglob("*") if f.suffix in (".yaml", ".yml") and f.is_file()),
+                    key=lambda f: f.as_posix(),
+                )
+            )
+        elif p.is_file():
+            found.append(p)
+        else:
+            raise UsageError(f"no such file or directory: {raw}", "check the path")
+    return found
+
+
+def load_paths(paths: Iterable[str]) -> list[Collection]:
+    """Load every collection named; raise one ``LoadError`` with all diagnostics of all files."""
+    files = find_collections(paths)
+    if not files:
+        raise UsageError("no collection files (*.yaml, *.yml) found", "give a file or directory")
+    collections: list[Collection] = []
+    diagnostics: list[Diagnostic] = []
+    for f in files:
+        try:
+            collections.append(load_file(f))
+        except LoadError as exc:
+            diagnostics.extend(exc.diagnostics)
+    if diagnostics:
+        raise LoadError(diagnostics)
+    return collections
+
+
+def load_file(path: Path, display: str | None = None) -> Collection:
+    name = display or str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise LoadError(
+                [
+                    Diagnostic(
+                        f"the file is too large ({size:,} bytes; the limit is {MAX_FILE_BYTES:,})",
+                        Location(name, 1, 1),
+                    )
+                ]
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise LoadError(
+            [Diagnostic(f"cannot read the file: {exc.strerror}", Location(name, 1, 1))]
+        ) from None
+    return load_text(raw, name, path.resolve())
+
+
+def load_text(raw: bytes | str, name: str, path: Path | None = None) -> Collection:
+    """Load a collection from text (the fuzz tests' entry point)."""
+    try:
+        text = decode(name, raw) if isinstance(raw, bytes) else raw
+        doc = parse(name, text)
+    except YamlFault as exc:
+        raise LoadError([exc.diagnostic]) from None
+    if not isinstance(doc.data, dict):
+        raise LoadError(
+            [
+                doc.diagnostic(
+                    f"a collection must be a mapping with `name` and `steps`, not "
+                    f"{type(doc.data).__name__ if doc.data is not None else 'null'}",
+                    Location(name, 1, 1),
+                )
+            ]
+        )
+    diagnostics = validate(doc)
+    if diagnostics:
+        raise LoadError(diagnostics)
+    builder = _Builder(doc, path or Path(name).resolve())
+    collection = builder.collection()
+    if builder.diagnostics:
+        builder.diagnostics.sort(
+            key=lambda d: (d.location.line, d.location.column) if d.location else (0, 0)
+        )
+        raise LoadError(builder.diagnostics)
+    return collection
+
+
+class _Builder:
+    """Walks schema-valid data and its nodes, building the model and collecting problems."""
+
+    def __init__(self, doc: YamlDocument, path: Path) -> None:
+        self.doc = doc
+        self.path = path
+        self.diagnostics: list[Diagnostic] = []
+        self.secret_names: set[str] = set()
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def error(
+        self, message: str, location: Location, hint: str | None = None, span: int = 1
+    ) -> None:
+        self.diagnostics.append(self.doc.diagnostic(message, location, hint, span))
+
+    def template(self, text: str, location: Location) -> Template:
+        try:
+            tmpl = compile_template(text, location)
+        except TemplateSyntax as exc:
+            loc = location
+            if exc.line_offset:
+                loc = Location(location.file, location.line + exc.line_offset, 1)
+            self.error(f"template syntax error: {exc.message}", loc, "check the {{ }} braces")
+            return Template(text, location)
+        for ns, name in referenced_names(text):
+            if ns == "secret":
+                self.secret_names.add(name)
+        return tmpl
+
+    def value(self, container: Any, key: str | int) -> Value:
+        """``container[key]`` as a templated ``Value`` tree."""
+        raw = container[key]
+        loc = self.doc.loc(container, key)
+        if isinstance(raw, str):
+            return self.template(raw, loc)
+        if isinstance(raw, list):
+            return tuple(self.value(raw, i) for i in range(len(raw)))
+        if isinstance(raw, dict):
+            return MapValue(tuple((k, self.value(raw, k)) for k in raw), loc)
+        if isinstance(raw, (bool, int, float)) or raw is None:
+            return raw
+        return self.template(str(raw), loc)  # pragma: no cover - only JSON types reach here
+
+    def opt(self, container: dict[str, Any], key: str) -> Value:
+        return self.value(container, key) if key in container else None
+
+    def mapping(self, container: dict[str, Any], key: str) -> MapValue | None:
+        if key not in container or container[key] is None:
+            return None
+        value = self.value(container, key)
+        return value if isinstance(value, MapValue) else None
+
+    def pairs(self, container: dict[str, Any], key: str) -> tuple[tuple[str, Value], ...]:
+        raw = container.get(key) or {}
+        return tuple((k, self.value(raw, k)) for k in raw)
+
+    # -- the collection --------------------------------------------------------------------
+
+    def collection(self) -> Collection:
+        data: dict[str, Any] = self.doc.data
+        base_url = None
+        if isinstance(data.get("base_url"), str):
+            base_url = self.template(data["base_url"], self.doc.loc(data, "base_url"))
+        auth = tuple(self.auth_block(data["auth"], name) for name in data.get("auth") or {})
+        auth_names = [a.name for a in auth]
+        defaults = self.defaults(data.get("defaults") or {}, auth_names)
+        steps = tuple(self.step(data["steps"], i, auth_names) for i in range(len(data["steps"])))
+        self.check_unique_steps(data["steps"], steps)
+        profiles = tuple(
+            (pname, self.pairs(data["profiles"], pname)) for pname in data.get("profiles") or {}
+        )
+        return Collection(
+            name=str(data["name"]),
+            file=self.doc.file,
+            path=self.path,
+            location=Location(self.doc.file, 1, 1),
+            description=data.get("description"),
+            base_url=base_url,
+            variables=self.pairs(data, "variables"),
+            profiles=profiles,
+            defaults=defaults,
+            auth=auth,
+            steps=steps,
+            secret_names=frozenset(self.secret_names),
+        )
+
+    def auth_block(self, blocks: dict[str, Any], name: str) -> AuthSpec:
+        raw = blocks[name]
+        fields = self.value(blocks, name)
+        assert isinstance(fields, MapValue)
+        block = AuthSpec(name, str(raw["type"]), self.doc.loc(blocks, name), fields)
+        self.check_auth_block(block, raw)
+        return block
+
+    def check_auth_block(self, block: AuthSpec, raw: dict[str, Any]) -> None:
+        token_path = raw.get("token_path")
+        if isinstance(token_path, str) and token_path.startswith("$"):
+            self.jsonpath(token_path, self.doc.loc(raw, "token_path"))
+
+    def auth_ref(self, container: dict[str, Any], auth_names: list[str]) -> str | None:
+        if "auth" not in container:
+            return None
+        ref = str(container["auth"])
+        if ref != NO_AUTH and ref not in auth_names:
+            hint = did_you_mean(ref, [*auth_names, NO_AUTH])
+            if hint is None:
+                hint = (
+                    "defined auth blocks: " + ", ".join(f"`{n}`" for n in auth_names)
+                    if auth_names
+                    else "define it under `auth:` at the top of the file"
+                ) + "; `none` sends no auth"
+            self.error(
+                f"unknown auth block `{ref}`",
+                self.doc.loc(container, "auth"),
+                hint,
+                len(ref),
+            )
+        return ref
+
+    def defaults(self, raw: dict[str, Any], auth_names: list[str]) -> Defaults:
+        return Defaults(
+            headers=self.mapping(raw, "headers"),
+            auth=self.auth_ref(raw, auth_names),
+            timeout=self.opt(raw, "timeout"),
+            verify=self.opt(raw, "verify"),
+            follow_redirects=self.opt(raw, "follow_redirects"),
+            cert=self.opt(raw, "cert"),
+            key=self.opt(raw, "key"),
+        )
+
+    def check_unique_steps(self, raw_steps: list[Any], steps: tuple[Step, ...]) -> None:
+        first: dict[str, Step] = {}
+        for step, raw in zip(steps, raw_steps):
+            if step.name in first:
+                self.error(
+                    f"duplicate step name `{step.name}` (first used at line "
+                    f"{first[step.name].location.line})",
+                    self.doc.loc(raw, "name"),
+                    "step names must be unique: --step and reports refer to them",
+                )
+            else:
+                first[step.name] = step
+
+    # -- steps -----------------------------------------------------------------------------
+
+    def step(self, steps: list[Any], index: int, auth_names: list[str]) -> Step:
+        raw: dict[str, Any] = steps[index]
+        loc = self.doc.loc(steps, index)
+        method_raw = raw.get("method", "GET")
+        method_loc = self.doc.loc(raw, "method") if "method" in raw else loc
+        method = self.template(
+            str(method_raw).upper()
+            if isinstance(method_raw, str) and "{" not in method_raw
+            else str(method_raw),
+            method_loc,
+        )
+        bodies = [k for k in BODY_KINDS if k in raw]
+        if len(bodies) > 1:
+            self.error(
+                f"step `{raw['name']}` has more than one body: {', '.join(bodies)}",
+                self.doc.loc(raw, bodies[1], of_key=True),
+                "use only one of json, form, body or multipart",
+                len(bodies[1]),
+            )
+        body = None
+        if bodies:
+            kind = bodies[0]
+            body = Body(kind, self.value(raw, kind), self.doc.loc(raw, kind))
+            if kind == "multipart":
+                self.check_multipart(raw[kind])
+        retry = None
+        if isinstance(raw.get("retry"), dict):
+            r = raw["retry"]
+            retry = Retry(
+                attempts=int(r.get("attempts", 3)),
+                delay=float(r.get("delay", 1.0)),
+                backoff=float(r.get("backoff", 1.0)),
+                until=self.opt(r, "until"),
+                location=self.doc.loc(raw, "retry"),
+            )
+        return Step(
+            name=str(raw["name"]),
+            index=index,
+            location=loc,
+            method=method,
+            url=self.template(str(raw["url"]), self.doc.loc(raw, "url")),
+            params=self.mapping(raw, "params"),
+            headers=self.mapping(raw, "headers"),
+            body=body,
+            auth=self.auth_ref(raw, auth_names),
+            timeout=self.opt(raw, "timeout"),
+            verify=self.opt(raw, "verify"),
+            follow_redirects=self.opt(raw, "follow_redirects"),
+            cert=self.opt(raw, "cert"),
+            key=self.opt(raw, "key"),
+            cookies=raw.get("cookies", True) is not False,
+            when=self.opt(raw, "when"),
+            retry=retry,
+            tags=tuple(str(t) for t in raw.get("tags") or ()),
+            checks=self.checks(raw.get("expect") or {}),
+            captures=self.captures(raw.get("capture") or {}),
+        )
+
+    def check_multipart(self, fields: dict[str, Any]) -> None:
+        for name, spec in fields.items():
+            if isinstance(spec, dict) and isinstance(spec.get("file"), str):
+                f = spec["file"]
+                if "{" in f:
+                    continue
+                if not (self.path.parent / f).is_file():
+                    self.error(
+                        f"multipart file not found: {f}",
+                        self.doc.loc(spec, "file"),
+                        f"paths are relative to the collection's folder ({self.path.parent})",
+                    )
+
+    def jsonpath(self, path: str, location: Location) -> Any:
+        try:
+            return compile_path(path)
+        except JsonPathSyntax as exc:
+            self.error(
+                f"invalid JSONPath {path!r}: {exc}", location, "see RFC 9535, e.g. $.items[0].id"
+            )
+            return None
+
+    def regex(self, pattern: str, location: Location) -> re.Pattern[str] | None:
+        if "{{" in pattern:
+            return None
+        try:
+            return re.compile(pattern)
+        except re.error as exc:
+            self.error(f"invalid regular expression {pattern!r}: {exc}", location)
+            return None
+
+    # -- expectations --------------------------------------------------------------------
+
+    def predicate_set(self, raw: dict[str, Any], location: Location) -> PredicateSet:
+        preds = []
+        for name in raw:
+            ploc = self.doc.loc(raw, name, of_key=True)
+            if name not in PREDICATES:
+                self.error(
+                    f"unknown predicate `{name}`",
+                    ploc,
+                    did_you_mean(name, PREDICATES) or "predicates: " + ", ".join(PREDICATES),
+                    len(name),
+                )
+                continue
+            operand: Value | PredicateSet
+            if name == "length" and isinstance(raw[name], dict):
+                operand = self.predicate_set(raw[name], self.doc.loc(raw, name))
+            else:
+                operand = self.value(raw, name)
+            if name == "matches" and isinstance(raw[name], str):
+                self.regex(raw[name], self.doc.loc(raw, name))
+            if name == "type" and isinstance(raw[name], str) and raw[name] not in TYPE_NAMES:
+                self.error(
+                    f"unknown type `{raw[name]}`",
+                    self.doc.loc(raw, name),
+                    did_you_mean(raw[name], TYPE_NAMES) or "types: " + ", ".join(TYPE_NAMES),
+                )
+            preds.append(Predicate(name, operand, ploc))
+        return PredicateSet(tuple(preds), location)
+
+    def is_predicate_map(self, raw: Any) -> bool:
+        return isinstance(raw, dict) and bool(raw) and all(k in PREDICATES for k in raw)
+
+    def matcher(self, container: dict[str, Any], key: str) -> Value | PredicateSet:
+        raw = container[key]
+        if self.is_predicate_map(raw):
+            return self.predicate_set(raw, self.doc.loc(container, key))
+        return self.value(container, key)
+
+    def checks(self, expect: dict[str, Any]) -> tuple[Check, ...]:
+        out: list[Check] = []
+        if "status" in expect:
+            loc = self.doc.loc(expect, "status")
+            status = expect["status"]
+            if isinstance(status, str) and "{" not in status and not STATUS_CLASS.match(status):
+                self.error(
+                    f"invalid status {status!r}",
+                    loc,
+                    'use a number (200), a list ([200, 201]) or a class ("2xx")',
+                )
+            out.append(Check("status", "", self.value(expect, "status"), loc))
+        for name in expect.get("headers") or {}:
+            headers = expect["headers"]
+            raw = headers[name]
+            if isinstance(raw, dict) and not self.is_predicate_map(raw):
+                self.predicate_set(raw, self.doc.loc(headers, name))  # reports unknown keys
+            out.append(
+                Check(
+                    "header",
+                    name,
+                    self.matcher(headers, name),
+                    self.doc.loc(headers, name, of_key=True),
+                )
+            )
+        for path in expect.get("json") or {}:
+            jmap = expect["json"]
+            loc = self.doc.loc(jmap, path, of_key=True)
+            compiled = self.jsonpath(path, loc)
+            out.append(Check("json", path, self.matcher(jmap, path), loc, compiled))
+        if "body" in expect:
+            loc = self.doc.loc(expect, "body")
+            raw = expect["body"]
+            if isinstance(raw, dict):
+                out.append(Check("body", "", self.predicate_set(raw, loc), loc))
+            else:
+                out.append(Check("body", "", self.value(expect, "body"), loc))
+        if "schema" in expect:
+            out.append(self.schema_check(expect))
+        if "max_ms" in expect:
+            out.append(
+                Check("max_ms", "", self.value(expect, "max_ms"), self.doc.loc(expect, "max_ms"))
+            )
+        exprs = expect.get("expr")
+        if exprs is not None:
+            items = exprs if isinstance(exprs, list) else [exprs]
+            container = exprs if isinstance(exprs, list) else expect
+            for i, e in enumerate(items):
+                key: str | int = i if isinstance(exprs, list) else "expr"
+                loc = self.doc.loc(container, key)
+                out.append(Check("expr", str(e), self.value(container, key), loc))
+        return tuple(out)
+
+    def schema_check(self, expect: dict[str, Any]) -> Check:
+        loc = self.doc.loc(expect, "schema")
+        raw = expect["schema"]
+        schema: Any = raw
+        subject = "(inline)"
+        if isinstance(raw, str):
+            subject = raw
+            file = self.path.parent / raw
+            try:
+                text = file.read_text(encoding="utf-8")
+                if file.suffix in (".yaml", ".yml"):
+                    schema = parse(str(file), text).data
+                else:
+                    schema = json.loads(text)
+            except (OSError, UnicodeDecodeError) as exc:
+                self.error(
+                    f"cannot read schema file {raw!r}: {exc}",
+                    loc,
+                    f"paths are relative to the collection's folder ({self.path.parent})",
+                )
+                return Check("schema", subject, None, loc)
+            except (ValueError, YamlFault) as exc:
+                self.error(f"schema file {raw!r} is not valid JSON/YAML: {exc}", loc)
+                return Check("schema", subject, None, loc)
+        validator = self.schema_validator(schema, loc)
+        return Check("schema", subject, None, loc, validator)
+
+    def schema_validator(self, schema: Any, loc: Location) -> Any:
+        from jsonschema import exceptions, validators
+
+        if not isinstance(schema, dict):
+            self.error("a JSON Schema must be a mapping (or a file path)", loc)
+            return None
+        default = validators.Draft202012Validator
+        cls = validators.validator_for(schema, default=default)
+        try:
+            cls.check_schema(schema)
+        except exceptions.SchemaError as exc:
+            where = "/".join(str(p) for p in exc.absolute_path)
+            self.error(f"invalid JSON Schema{f' at {where}' if where else ''}: {exc.message}", loc)
+            return None
+        return cls(schema)
+
+    # -- captures --------------------------------------------------------------------------
+
+    def captures(self, raw: dict[str, Any]) -> tuple[Capture, ...]:
+        out = []
+        for name in raw:
+            spec = raw[name]
+            loc = self.doc.loc(raw, name, of_key=True)
+            if isinstance(spec, str):
+                if spec.startswith("$"):
+                    out.append(
+                        Capture(
+                            name,
+                            "json",
+                            Template(spec, self.doc.loc(raw, name)),
+                            loc,
+                            compiled=self.jsonpath(spec, self.doc.loc(raw, name)),
+                        )
+                    )
+                else:
+                    self.error(
+                        f"capture `{name}`: a string capture must be a JSONPath starting with `$`",
+                        self.doc.loc(raw, name),
+                        "for other sources use a mapping: {header: NAME}, {regex: …}, {expr: …}",
+                    )
+                continue
+            sources = [s for s in CAPTURE_SOURCES if s in spec]
+            if len(sources) != 1:
+                self.error(
+                    f"capture `{name}` needs exactly one source"
+                    + (f", not {len(sources)} ({', '.join(sources)})" if sources else ""),
+                    loc,
+                    "one of: " + ", ".join(CAPTURE_SOURCES),
+                )
+                continue
+            source = sources[0]
+            arg_loc = self.doc.loc(spec, source)
+            compiled: Any = None
+            argument: Value = self.value(spec, source)
+            if source == "json":
+                compiled = self.jsonpath(str(spec["json"]), arg_loc)
+            elif source == "regex":
+                compiled = self.regex(str(spec["regex"]), arg_loc)
+            group = spec.get("group")
+            if source == "regex" and compiled is not None:
+                if group is None:
+                    group = 1 if compiled.groups else 0
+                elif isinstance(group, int) and group > compiled.groups:
+                    self.error(
+                        f"capture `{name}`: the pattern has {compiled.groups} group(s), "
+                        f"not {group}",
+                        self.doc.loc(spec, "group"),
+                    )
+            if "all" in spec and source != "json":
+                self.error(
+                    "`all` only applies to a `json` capture", self.doc.loc(spec, "all", of_key=True)
+                )
+            out.append(
+                Capture(
+                    name,
+                    source,
+                    argument,
+                    loc,
+                    all=bool(spec.get("all", False)),
+                    group=group if isinstance(group, int) else None,
+                    has_default="default" in spec,
+                    default=self.opt(spec, "default"),
+                    compiled=compiled,
+                )
+            )
+        return tuple(out)
+
+
+def all_templates(collection: Collection) -> list[Template]:
+    """Every template of a collection (for dry runs and tests)."""
+    out: list[Template] = []
+    for _, v in collection.variables:
+        out.extend(iter_templates(v))
+    for step in collection.steps:
+        out.extend([step.method, step.url])
+    return out
+
+
+def display_path(path: Path) -> str:
+    """A path as users like to see it: relative to the working directory when under it."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)

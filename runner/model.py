@@ -1,0 +1,170 @@
+"""The typed, immutable model of a collection: what the loader builds and the executor runs.
+
+Every node keeps its ``Location``; string values are ``Template``s (literal or compiled);
+nested data is ``Value`` (tuples and ``MapValue``s), never a raw dict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .location import Location
+from .templating import MapValue, Template, Value
+
+NO_AUTH = "none"
+
+
+@dataclass(frozen=True)
+class AuthSpec:
+    """One auth block. Which fields are set depends on ``type`` (the schema checks that)."""
+
+    name: str
+    type: str
+    location: Location
+    fields: MapValue
+
+    def get(self, key: str) -> Value | None:
+        return self.fields.get(key)
+
+    def has(self, key: str) -> bool:
+        return key in self.fields.keys()
+
+
+@dataclass(frozen=True)
+class Predicate:
+    """One predicate of a predicate map: ``{gt: 3}`` → ``Predicate("gt", 3)``."""
+
+    name: str
+    operand: Value | PredicateSet
+    location: Location
+
+
+@dataclass(frozen=True)
+class PredicateSet:
+    """A predicate map; every predicate must hold."""
+
+    predicates: tuple[Predicate, ...]
+    location: Location
+
+
+Matcher = Value | PredicateSet
+"""What a check compares against: a value (equality) or a predicate map."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation: ``kind`` is status, header, json, body, schema, max_ms or expr."""
+
+    kind: str
+    subject: str
+    expected: Matcher
+    location: Location
+    compiled: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.subject}" if self.subject else self.kind
+
+
+@dataclass(frozen=True)
+class Capture:
+    """``name: source`` — a value taken from the response into a variable."""
+
+    name: str
+    source: str  # json, header, cookie, regex, status, body, expr
+    argument: Value
+    location: Location
+    all: bool = False
+    group: int | None = None
+    has_default: bool = False
+    default: Value = None
+    compiled: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Retry:
+    attempts: int
+    delay: float
+    backoff: float
+    until: Value
+    location: Location
+
+
+@dataclass(frozen=True)
+class Body:
+    """At most one request body: ``kind`` is json, form, body or multipart."""
+
+    kind: str
+    value: Value
+    location: Location
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    index: int
+    location: Location
+    method: Template
+    url: Template
+    params: MapValue | None = None
+    headers: MapValue | None = None
+    body: Body | None = None
+    auth: str | None = None  # None: inherit defaults.auth; "none": no auth
+    timeout: Value = None
+    verify: Value = None
+    follow_redirects: Value = None
+    cert: Value = None
+    key: Value = None
+    cookies: bool = True
+    when: Value = None
+    retry: Retry | None = None
+    tags: tuple[str, ...] = ()
+    checks: tuple[Check, ...] = ()
+    captures: tuple[Capture, ...] = ()
+
+
+@dataclass(frozen=True)
+class Defaults:
+    headers: MapValue | None = None
+    auth: str | None = None
+    timeout: Value = None
+    verify: Value = None
+    follow_redirects: Value = None
+    cert: Value = None
+    key: Value = None
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One loaded, valid collection file."""
+
+    name: str
+    file: str  # as the user named it, for messages and reports
+    path: Path  # absolute, for resolving relative files
+    location: Location
+    description: str | None = None
+    base_url: Template | None = None
+    variables: tuple[tuple[str, Value], ...] = ()
+    profiles: tuple[tuple[str, tuple[tuple[str, Value], ...]], ...] = ()
+    defaults: Defaults = Defaults()
+    auth: tuple[AuthSpec, ...] = ()
+    steps: tuple[Step, ...] = ()
+    secret_names: frozenset[str] = frozenset()
+
+    @property
+    def directory(self) -> Path:
+        return self.path.parent
+
+    def auth_block(self, name: str) -> AuthSpec | None:
+        for block in self.auth:
+            if block.name == name:
+                return block
+        return None
+
+    def profile(self, name: str) -> tuple[tuple[str, Value], ...] | None:
+        for pname, values in self.profiles:
+            if pname == name:
+                return values
+        return None

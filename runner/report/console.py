@@ -1,0 +1,202 @@
+"""The console: a line per step as it finishes, failures under it, a summary last.
+
+Colour only on a TTY and never with ``NO_COLOR`` / ``--no-color``. With ``--jobs`` each
+collection's block is printed whole when it ends, so parallel output stays readable.
+Everything printed passes through the redactor once more.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TextIO
+
+from ..model import Collection
+from ..redaction import Redactor
+from ..results import ERROR, FAILED, PASSED, SKIPPED, CollectionResult, RunResult, StepResult
+from .curl import to_curl
+
+_MARKS_UTF8 = {PASSED: "✔", FAILED: "✘", SKIPPED: "↷", ERROR: "!"}
+_MARKS_ASCII = {PASSED: "ok", FAILED: "FAIL", SKIPPED: "skip", ERROR: "ERR"}
+_COLOURS = {PASSED: "32", FAILED: "31", SKIPPED: "33", ERROR: "35"}
+
+
+def use_colour(stream: TextIO, no_color: bool) -> bool:
+    if no_color or "NO_COLOR" in os.environ:
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+@dataclass
+class ConsoleOptions:
+    verbosity: int = 0  # -1 quiet, 0 normal, 1 -v, 2 -vv
+    colour: bool = False
+    curl: bool = False
+    dry_run: bool = False
+    buffered: bool = False  # --jobs: print each collection's block when it ends
+    github: bool = False  # GITHUB_ACTIONS annotations
+
+
+class Console:
+    """Observer of a run that writes the human-readable report."""
+
+    def __init__(
+        self,
+        options: ConsoleOptions,
+        redactor: Redactor,
+        out: TextIO | None = None,
+        err: TextIO | None = None,
+    ) -> None:
+        self.options = options
+        self.redactor = redactor
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        encoding = (getattr(self.out, "encoding", None) or "").lower().replace("-", "")
+        self.marks = _MARKS_UTF8 if encoding.startswith("utf") else _MARKS_ASCII
+        self._lock = threading.Lock()
+        self._blocks: dict[str, list[str]] = {}
+        self._started: set[str] = set()
+        self.on_progress: Callable[[], None] | None = None
+
+    # -- formatting ------------------------------------------------------------------------
+
+    def _c(self, code: str, text: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.options.colour else text
+
+    def _emit(self, key: str, lines: list[str]) -> None:
+        text = self.redactor("\n".join(lines))
+        with self._lock:
+            if self.options.buffered:
+                self._blocks.setdefault(key, []).append(text)
+            else:
+                print(text, file=self.out, flush=True)
+
+    def header(self, collection: Collection) -> list[str]:
+        title = self._c("1", collection.name)
+        return [f"{title}  ({collection.file})"]
+
+    def step_lines(self, result: StepResult) -> list[str]:
+        mark = self._c(_COLOURS[result.outcome], self.marks[result.outcome])
+        parts = [f"  {mark} {result.name}"]
+        if result.request is not None:
+            parts.append(f"{result.request.method} {result.request.url}")
+        if result.response is not None:
+            parts.append(str(result.response.status))
+        if result.outcome == SKIPPED:
+            parts.append(f"({result.skip_reason})" if result.skip_reason else "(skipped)")
+        else:
+            parts.append(f"{result.duration_ms:.0f} ms")
+        if result.attempts > 1:
+            parts.append(f"[{result.attempts} attempts]")
+        lines = ["  ".join(parts)]
+        for failure in result.failures:
+            label = "error" if result.outcome == ERROR else failure.check
+            lines.append(f"      {self._c(_COLOURS[result.outcome], label)}: {failure.message}")
+            if failure.location is not None:
+                lines.append(f"        at {failure.location.short}")
+        verbose = self.options.verbosity >= 1 or (self.options.dry_run and result.request)
+        if verbose and result.request is not None:
+            lines.extend(self.exchange_lines(result))
+        if self.options.curl and result.request is not None:
+            lines.append("      " + to_curl(result.request))
+        return lines
+
+    def exchange_lines(self, result: StepResult) -> list[str]:
+        req = result.request
+        assert req is not None
+        lines = [f"      > {req.method} {req.url}"]
+        lines += [f"      > {k}: {v}" for k, v in req.headers]
+        if req.body:
+            lines.append("      >")
+            lines += ["      > " + line for line in req.body.splitlines()]
+        resp = result.response
+        if resp is not None:
+            lines.append(f"      < {resp.http_version} {resp.status} {resp.reason}")
+            lines += [f"      < {k}: {v}" for k, v in resp.headers]
+            if resp.body:
+                lines.append("      <")
+                lines += ["      < " + line for line in resp.body.splitlines()]
+        return lines
+
+    # -- observer --------------------------------------------------------------------------
+
+    def step_finished(self, collection: Collection, result: StepResult) -> None:
+        if self.options.verbosity < 0:
+            return
+        key = collection.file
+        lines: list[str] = []
+        if key not in self._started:
+            self._started.add(key)
+            lines.extend(self.header(collection))
+        lines.extend(self.step_lines(result))
+        self._emit(key, lines)
+        if self.on_progress is not None:
+            self.on_progress()
+
+    def collection_finished(self, collection: Collection, result: CollectionResult) -> None:
+        if self.options.github:
+            self.annotations(collection, result)
+        if self.options.verbosity < 0:
+            return
+        key = collection.file
+        if key not in self._started:
+            self._started.add(key)
+            self._emit(key, self.header(collection))
+        if self.options.buffered:
+            with self._lock:
+                block = self._blocks.pop(key, [])
+                if block:
+                    print("\n".join(block), file=self.out, flush=True)
+
+    def annotations(self, collection: Collection, result: CollectionResult) -> None:
+        """``::error file=…,line=…::…`` lines that GitHub Actions shows on the pull request."""
+        lines = []
+        for step in result.steps:
+            for failure in step.failures:
+                loc = failure.location or step.location
+                props = f"file={_gh_prop(loc.file)},line={loc.line}" if loc else ""
+                if loc:
+                    props += f",col={loc.column}"
+                title = _gh_prop(f"{collection.name}: {step.name}")
+                message = _gh_data(f"{failure.check}: {failure.message}")
+                lines.append(f"::error {props},title={title}::{message}")
+        if lines:
+            with self._lock:
+                print(self.redactor("\n".join(lines)), file=self.out, flush=True)
+
+    def summary(self, run: RunResult) -> None:
+        s = run.summary
+        if self.options.verbosity < 0 and s.ok and not run.interrupted:
+            return
+        parts = [
+            self._c(_COLOURS[PASSED], f"{s.passed} passed"),
+            self._c(_COLOURS[FAILED] if s.failed else "0", f"{s.failed} failed"),
+            f"{s.skipped} skipped",
+            self._c(_COLOURS[ERROR] if s.errors else "0", f"{s.errors} errors"),
+        ]
+        if self.options.verbosity < 0:  # quiet: list what failed, then the summary
+            for c in run.collections:
+                for step in c.steps:
+                    if step.outcome in (FAILED, ERROR):
+                        for failure in step.failures:
+                            where = f" ({failure.location.short})" if failure.location else ""
+                            print(
+                                self.redactor(f"{c.name} / {step.name}: {failure.message}{where}"),
+                                file=self.out,
+                            )
+        line = ", ".join(parts) + f" in {s.duration_ms / 1000:.2f}s"
+        if run.interrupted:
+            line += f" (interrupted by {run.interrupted})"
+        print(("" if self.options.verbosity < 0 else "\n") + line, file=self.out, flush=True)
+
+
+def _gh_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_prop(text: str) -> str:
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")

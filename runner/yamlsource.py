@@ -1,0 +1,314 @@
+"""YAML text → plain data, with a location for every node and no PyYAML surprises.
+
+PyYAML's safe loader silently keeps the last of two duplicate keys, turns ``on:`` into
+``True:``, builds ``datetime`` objects from dates and happily expands alias bombs. Here:
+duplicate keys are errors, mapping keys are their literal text, dates stay strings, only
+JSON-like tags are accepted, and the expanded size of aliased data is bounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .errors import Diagnostic
+from .location import Location
+
+MAX_EXPANDED_NODES = 2_000_000
+"""Bound on the data size after aliases are expanded (a "billion laughs" guard)."""
+MAX_DEPTH = 100
+"""Nesting deeper than this is refused: no API collection needs it."""
+
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_ALLOWED_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+    "tag:yaml.org,2002:merge",
+}
+
+
+class YamlFault(Exception):
+    """A problem found while reading the YAML itself, already located."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe loader that records which node built each container."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.container_nodes: dict[int, Node] = {}
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _construct_map(loader: _Loader, node: MappingNode) -> Iterator[dict[str, Any]]:
+    data: dict[str, Any] = {}
+    loader.container_nodes[id(data)] = node
+    yield data
+    loader.flatten_mapping(node)
+    for key_node, value_node in node.value:
+        # Keys are their literal text: `on:` stays "on", `200:` stays "200".
+        data[str(key_node.value)] = loader.construct_object(value_node)
+
+
+def _construct_seq(loader: _Loader, node: SequenceNode) -> Iterator[list[Any]]:
+    data: list[Any] = []
+    loader.container_nodes[id(data)] = node
+    yield data
+    data.extend(loader.construct_object(child) for child in node.value)
+
+
+def _refuse_tag(loader: _Loader, node: Node) -> Any:
+    raise ConstructorError(
+        None, None, f"the YAML tag {node.tag!r} is not supported here", node.start_mark
+    )
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+for _tag in ("binary", "timestamp", "set", "omap", "pairs"):
+    _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse_tag)
+_Loader.add_constructor(None, _refuse_tag)
+
+
+@dataclass
+class YamlDocument:
+    """Parsed data plus the nodes it came from, so any path can be located."""
+
+    file: str
+    lines: list[str]
+    data: Any
+    root: Node
+    _container_nodes: dict[int, Node]
+    _key_index: dict[int, dict[str, tuple[Node, Node]]] = field(default_factory=dict)
+
+    def _pairs(self, node: MappingNode) -> dict[str, tuple[Node, Node]]:
+        index = self._key_index.get(id(node))
+        if index is None:
+            index = {}
+            for key_node, value_node in node.value:
+                index[str(key_node.value)] = (key_node, value_node)
+            self._key_index[id(node)] = index
+        return index
+
+    def location_of(self, node: Node) -> Location:
+        mark = node.start_mark
+        return Location(self.file, mark.line + 1, mark.column + 1)
+
+    def node_of(self, container: Any) -> Node | None:
+        return self._container_nodes.get(id(container))
+
+    def child_node(self, container: Any, key: str | int, *, key_node: bool = False) -> Node | None:
+        node = self.node_of(container)
+        if isinstance(node, MappingNode) and isinstance(key, str):
+            pair = self._pairs(node).get(key)
+            if pair is not None:
+                return pair[0] if key_node else pair[1]
+        if isinstance(node, SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
+            child: Node = node.value[key]
+            return child
+        return node
+
+    def loc(
+        self, container: Any, key: str | int | None = None, *, of_key: bool = False
+    ) -> Location:
+        """Location of ``container[key]`` (or of the key itself), else of the container."""
+        node = (
+            self.node_of(container)
+            if key is None
+            else self.child_node(container, key, key_node=of_key)
+        )
+        if node is None:
+            return Location(self.file, 1, 1)
+        return self.location_of(node)
+
+    def loc_path(self, path: tuple[str | int, ...], *, of_key: bool = False) -> Location:
+        """Location of the value (or key) at a path of keys and indexes from the root."""
+        container: Any = self.data
+        for i, part in enumerate(path):
+            last = i == len(path) - 1
+            try:
+                child = container[part]
+            except (KeyError, IndexError, TypeError):
+                return self.loc(container)
+            if last or not isinstance(child, (dict, list)):
+                return self.loc(container, part, of_key=of_key and last)
+            container = child
+        return self.loc(container)
+
+    def source_line(self, line: int) -> str | None:
+        return self.lines[line - 1] if 0 < line <= len(self.lines) else None
+
+    def diagnostic(
+        self, message: str, location: Location, hint: str | None = None, span: int = 1
+    ) -> Diagnostic:
+        return Diagnostic(message, location, hint, self.source_line(location.line), span)
+
+
+def _mark_location(file: str, mark: Any) -> Location:
+    return Location(file, mark.line + 1, mark.column + 1)
+
+
+def decode(file: str, raw: bytes) -> str:
+    """UTF-8 (a BOM is allowed) or a located error naming the bad byte."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise YamlFault(
+            Diagnostic(
+                f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
+                Location(file, line, column),
+                "save the file as UTF-8",
+            )
+        ) from None
+    return text
+
+
+def _check_structure(file: str, root: Node, lines: list[str]) -> None:
+    """Duplicate keys, non-scalar keys, depth, recursion and alias expansion, iteratively."""
+    expanded: dict[int, int] = {}
+    # Iterative post-order walk; `on_path` detects recursive aliases.
+    stack: list[tuple[Node, int, bool]] = [(root, 1, False)]
+    on_path: set[int] = set()
+
+    def fault(message: str, node: Node, hint: str | None = None) -> YamlFault:
+        loc = _mark_location(file, node.start_mark)
+        src = lines[loc.line - 1] if 0 < loc.line <= len(lines) else None
+        return YamlFault(Diagnostic(message, loc, hint, src))
+
+    while stack:
+        node, depth, done = stack.pop()
+        nid = id(node)
+        if done:
+            on_path.discard(nid)
+            children = _children(node)
+            total = 1 + sum(expanded[id(c)] for c in children)
+            if total > MAX_EXPANDED_NODES:
+                raise fault(
+                    "YAML aliases expand to too much data (more than "
+                    f"{MAX_EXPANDED_NODES:,} nodes)",
+                    node,
+                    "this looks like an alias bomb; write the data out or use fewer aliases",
+                )
+            expanded[nid] = total
+            continue
+        if nid in expanded:
+            continue
+        if nid in on_path:
+            raise fault("a YAML alias refers to itself (recursive data)", node)
+        if depth > MAX_DEPTH:
+            raise fault(f"the YAML is nested more than {MAX_DEPTH} levels deep", node)
+        if isinstance(node, MappingNode):
+            seen: dict[str, Node] = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, ScalarNode):
+                    raise fault(
+                        "a mapping key must be a plain value, not a list or mapping",
+                        key_node,
+                    )
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = str(key_node.value)
+                if key in seen:
+                    first = _mark_location(file, seen[key].start_mark)
+                    raise fault(
+                        f"duplicate key {key!r} (first defined at line {first.line})",
+                        key_node,
+                        "remove one of them: YAML keeps only the last",
+                    )
+                seen[key] = key_node
+        on_path.add(nid)
+        stack.append((node, depth, True))
+        for child in _children(node):
+            if id(child) not in expanded:
+                stack.append((child, depth + 1, False))
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        out: list[Node] = []
+        for k, v in node.value:
+            out.append(k)
+            out.append(v)
+        return out
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def parse(file: str, text: str) -> YamlDocument:
+    """Parse one YAML document; raise ``YamlFault`` with a located diagnostic on any problem."""
+    lines = text.splitlines()
+    loader = _Loader(text)
+    try:
+        try:
+            root = loader.get_single_node()
+            if root is None:
+                raise YamlFault(
+                    Diagnostic(
+                        "the file is empty",
+                        Location(file, 1, 1),
+                        "a collection needs at least `name:` and `steps:`",
+                    )
+                )
+            _check_structure(file, root, lines)
+            data = loader.construct_document(root)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            loc = _mark_location(file, mark) if mark is not None else Location(file, 1, 1)
+            problem = exc.problem or exc.context or "invalid YAML"
+            if exc.context and exc.problem and not isinstance(exc, ConstructorError):
+                problem = f"{exc.context}, {exc.problem}"
+            src = lines[loc.line - 1] if 0 < loc.line <= len(lines) else None
+            raise YamlFault(Diagnostic(f"invalid YAML: {problem}", loc, None, src)) from None
+        except yaml.YAMLError as exc:
+            raise YamlFault(Diagnostic(f"invalid YAML: {exc}", Location(file, 1, 1))) from None
+        except RecursionError:
+            raise YamlFault(
+                Diagnostic(
+                    "the YAML is nested too deeply to read",
+                    Location(file, 1, 1),
+                    f"keep nesting under {MAX_DEPTH} levels",
+                )
+            ) from None
+    finally:
+        loader.dispose()
+    return YamlDocument(file, lines, data, root, loader.container_nodes)
+
+
+def load_scalar(text: str) -> Any:
+    """Read a ``--var`` value as a YAML scalar: ``3`` → 3, ``true`` → True, else the string."""
+    try:
+        loader = _Loader(text)
+        try:
+            value = loader.get_single_data()
+        finally:
+            loader.dispose()
+    except (yaml.YAMLError, RecursionError):
+        return text
+    if value is None and text.strip() not in ("", "~", "null", "Null", "NULL"):
+        return text
+    if isinstance(value, (dict, list)):
+        return text
+    return value

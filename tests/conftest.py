@@ -1,0 +1,85 @@
+"""Shared fixtures: the demo API on loopback and a helper that runs the real ``apirun`` CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from runner.demo import DemoServer
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def all(self) -> str:
+        return self.out + self.err
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DEMO_", "APIRUN_"))}
+    env.pop("GITHUB_ACTIONS", None)
+    env["NO_COLOR"] = "1"
+    env["PYTHONWARNINGS"] = "ignore"
+    env.update(extra)
+    return env
+
+
+def run_cli(
+    *args: str | Path,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 120,
+    stdin: int | None = subprocess.DEVNULL,
+) -> CliResult:
+    """Run ``apirun`` as a user would: a real process, its exit code and its output."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "runner", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env if env is not None else clean_env(),
+        cwd=cwd,
+        timeout=timeout,
+        stdin=stdin,
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture(scope="session")
+def demo() -> Iterator[DemoServer]:
+    server = DemoServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def demo_env(demo: DemoServer, tmp_path: Path) -> dict[str, str]:
+    return clean_env(DEMO_URL=demo.url, APIRUN_TOKEN_CACHE=str(tmp_path / "tokens.json"))
+
+
+@pytest.fixture
+def write(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Write a collection file from an indented YAML string; returns its path."""
+
+    def _write(text: str, name: str = "c.yaml") -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    return _write

@@ -1,0 +1,88 @@
+"""The YAML layer: locations, duplicate keys, tags, alias bombs, depth, encodings."""
+
+from __future__ import annotations
+
+import pytest
+
+from runner.yamlsource import YamlFault, decode, load_scalar, parse
+
+
+def fault(text: str) -> str:
+    with pytest.raises(YamlFault) as info:
+        parse("f.yaml", text)
+    d = info.value.diagnostic
+    assert d.location is not None
+    return f"{d.location.line}:{d.location.column} {d.message}"
+
+
+def test_locations_of_values_and_keys() -> None:
+    doc = parse("f.yaml", "name: x\nsteps:\n  - name: a\n    url: /x\n")
+    step = doc.data["steps"][0]
+    assert str(doc.loc(step, "url")) == "f.yaml:4:10"
+    assert str(doc.loc(step, "url", of_key=True)) == "f.yaml:4:5"
+    assert str(doc.loc_path(("steps", 0, "name"))) == "f.yaml:3:11"
+
+
+def test_keys_are_literal_text_and_dates_stay_strings() -> None:
+    doc = parse("f.yaml", "on: yes\n200: ok\nday: 2024-01-01\n")
+    assert doc.data == {"on": True, "200": "ok", "day": "2024-01-01"}
+
+
+def test_duplicate_key_is_an_error_at_the_second_key() -> None:
+    assert fault("a: 1\nb: 2\na: 3\n") == "3:1 duplicate key 'a' (first defined at line 1)"
+
+
+def test_merge_keys_work_and_may_override() -> None:
+    doc = parse("f.yaml", "base: &b {x: 1, y: 1}\nm:\n  <<: *b\n  y: 2\n")
+    assert doc.data["m"] == {"x": 1, "y": 2}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: !!python/object/apply:os.system [ls]\n",
+        "a: !!binary aGVsbG8=\n",
+        "a: !!set {x, y}\n",
+        "a: !custom x\n",
+    ],
+)
+def test_unsupported_tags_are_refused(text: str) -> None:
+    assert "is not supported" in fault(text)
+
+
+def test_alias_bomb_is_refused() -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        prev = f"*a{i - 1}"
+        lines.append(f"a{i}: &a{i} [{', '.join([prev] * 10)}]")
+    assert "alias" in fault("\n".join(lines) + "\n")
+
+
+def test_recursive_alias_is_refused() -> None:
+    assert "refers to itself" in fault("a: &a [*a]\n")
+
+
+def test_deep_nesting_is_refused_not_a_crash() -> None:
+    assert "nested" in fault("[" * 5000)
+    assert "nested" in fault("a: " + "[" * 150 + "]" * 150 + "\n")
+
+
+def test_two_documents_are_an_error() -> None:
+    assert "single document" in fault("a: 1\n---\nb: 2\n")
+
+
+def test_non_utf8_names_the_byte_and_position() -> None:
+    with pytest.raises(YamlFault) as info:
+        decode("f.yaml", b"name: ok\nurl: caf\xe9\n")
+    d = info.value.diagnostic
+    assert d.location is not None and (d.location.line, d.location.column) == (2, 9)
+    assert "0xe9" in d.message
+
+
+def test_var_values_are_yaml_scalars() -> None:
+    assert load_scalar("3") == 3
+    assert load_scalar("true") is True
+    assert load_scalar("'3'") == "3"
+    assert load_scalar("hello world") == "hello world"
+    assert load_scalar("[1, 2") == "[1, 2"
+    assert load_scalar("2024-01-01") == "2024-01-01"
