@@ -1,0 +1,1 @@
+"""Real third-party providers run on loopback for the tests (see ``dot.py``)."""
