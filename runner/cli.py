@@ -162,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--debug", action="store_true")
 
     p = sub.add_parser("demo", help="start the demo API on loopback and run the examples")
+    p.add_argument("--serve", action="store_true", help="only start the API and keep it running")
+    p.add_argument("--port", type=int, default=0, help="port for the API (default: a free one)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help="run N collections at once")
     p.add_argument("-v", "--verbose", action="count", default=0)
     p.add_argument("-q", "--quiet", action="store_true")
     p.add_argument("--no-color", action="store_true")
@@ -329,6 +332,7 @@ def cmd_run(
     args: argparse.Namespace,
     collections: list[Collection] | None = None,
     environ: dict[str, str] | None = None,
+    auth_hooks: dict[str, Any] | None = None,
 ) -> int:
     from .executor import RunOptions
 
@@ -373,7 +377,7 @@ def cmd_run(
     )
     if args.insecure:
         print("warning: --insecure: TLS certificates are not verified", file=sys.stderr)
-    return execute(args, collections, options, started_at, verbosity)
+    return execute(args, collections, options, started_at, verbosity, auth_hooks)
 
 
 def execute(

@@ -294,11 +294,15 @@ class CollectionRun:
             request = self.build_request(step)
             handler = self._apply_auth(step, request)
             response = self.transport.send(request)
-            if response.status == 401 and handler is not None and handler.obtains_tokens:
-                if handler.renew(self._auth_context()):
-                    request = self.build_request(step)
-                    self._apply_auth(step, request)
-                    response = self.transport.send(request)
+            if (
+                response.status == 401
+                and handler is not None
+                and handler.obtains_tokens
+                and handler.renew(self._auth_context())
+            ):
+                request = self.build_request(step)
+                self._apply_auth(step, request)
+                response = self.transport.send(request)
         except TransportError as exc:
             return self._error(step, started, exc, request, attempt), True
         except StepError as exc:
@@ -306,6 +310,7 @@ class CollectionRun:
         failures: list[Failure] = []
         captured: dict[str, Any] = {}
         exchange = Exchange(response, self.render, self.transport.cookie)
+        self.context["response"] = _response_view(response)
         for capture in step.captures:
             try:
                 value = CAPTURE_SOURCES[capture.source](capture, exchange)
@@ -324,7 +329,6 @@ class CollectionRun:
                 continue
             captured[capture.name] = value
             self.context[capture.name] = value
-        self.context["response"] = _response_view(response)
         try:
             failures.extend(evaluate(step.checks, response, self.render))
             if step.retry and step.retry.until is not None:
@@ -449,7 +453,7 @@ class CollectionRun:
             base_url=self.base_url,
             insecure=self.options.insecure,
             timeout=self.options.timeout or DEFAULT_TIMEOUT,
-            verify=False if self.options.insecure else True,
+            verify=not self.options.insecure,
             interactive=self.options.interactive,
             no_browser=self.options.no_browser,
             dry_run=self.options.dry_run,

@@ -72,10 +72,7 @@ def match(check: Check, actual: Any, render: Render, what: str) -> list[Failure]
                 "nothing",
             )
         ]
-    if check.kind == "header":
-        ok = str(actual) == _header_text(value)
-    else:
-        ok = equal(actual, value)
+    ok = str(actual) == _header_text(value) if check.kind == "header" else equal(actual, value)
     if ok:
         return []
     return [

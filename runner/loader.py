@@ -271,7 +271,7 @@ class _Builder:
 
     def check_unique_steps(self, raw_steps: list[Any], steps: tuple[Step, ...]) -> None:
         first: dict[str, Step] = {}
-        for step, raw in zip(steps, raw_steps):
+        for step, raw in zip(steps, raw_steps, strict=False):
             if step.name in first:
                 self.error(
                     f"duplicate step name `{step.name}` (first used at line "
@@ -343,7 +343,7 @@ class _Builder:
         )
 
     def check_multipart(self, fields: dict[str, Any]) -> None:
-        for name, spec in fields.items():
+        for _name, spec in fields.items():
             if isinstance(spec, dict) and isinstance(spec.get("file"), str):
                 f = spec["file"]
                 if "{" in f:

@@ -29,7 +29,7 @@ class AuthSpec:
         return self.fields.get(key)
 
     def has(self, key: str) -> bool:
-        return key in self.fields.keys()
+        return key in self.fields.keys()  # noqa: SIM118 - MapValue is not a dict
 
 
 @dataclass(frozen=True)

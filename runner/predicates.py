@@ -62,7 +62,8 @@ def equal(actual: Any, expected: Any) -> bool:
     if _is_number(actual) and _is_number(expected):
         return bool(actual == expected)
     if isinstance(actual, (list, tuple)) and isinstance(expected, (list, tuple)):
-        return len(actual) == len(expected) and all(equal(a, e) for a, e in zip(actual, expected))
+        pairs = zip(actual, expected, strict=False)
+        return len(actual) == len(expected) and all(equal(a, e) for a, e in pairs)
     if isinstance(actual, dict) and isinstance(expected, dict):
         return actual.keys() == expected.keys() and all(
             equal(actual[k], expected[k]) for k in actual

@@ -132,9 +132,12 @@ class _Sandbox(SandboxedEnvironment):
             return left**right
         if operator == "*":
             for seq, n in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and isinstance(n, int):
-                    if len(seq) * n > MAX_RESULT_LENGTH:
-                        raise SecurityError("the result of '*' would be too large")
+                if (
+                    isinstance(seq, (str, list, tuple))
+                    and isinstance(n, int)
+                    and len(seq) * n > MAX_RESULT_LENGTH
+                ):
+                    raise SecurityError("the result of '*' would be too large")
             return left * right
         return super().call_binop(context, operator, left, right)
 

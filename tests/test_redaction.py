@@ -27,8 +27,12 @@ def test_short_values_are_not_masked_in_free_text() -> None:
 def test_sensitive_headers_are_masked_by_name() -> None:
     r = Redactor()
     headers = r.headers(
-        [("Authorization", "Bearer abc.def"), ("Cookie", "a=b"), ("Set-Cookie", "s=1"),
-         ("Accept", "application/json")]
+        [
+            ("Authorization", "Bearer abc.def"),
+            ("Cookie", "a=b"),
+            ("Set-Cookie", "s=1"),
+            ("Accept", "application/json"),
+        ]
     )
     assert dict(headers) == {
         "Authorization": "Bearer ***",

@@ -9,6 +9,7 @@ lifecycle and the user's side of it.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import webbrowser
@@ -113,7 +114,7 @@ class AuthorizationCodeAuth(OAuthGrant):
             f"cannot log in without a browser here (CI, no terminal, or --no-browser): {why}. "
             f"Fix: run `apirun login {file} --auth {self.name}` on your machine (it fills the "
             "token cache), or store a refresh token as a CI secret and set "
-            f'`refresh_token: "{{{{ secret.{self.name.upper().replace("-", "_")}_REFRESH_TOKEN }}}}"`'
+            f'`refresh_token: "{{{{ secret.{_secret_name(self.name)} }}}}"`'
             " in the block"
         )
 
@@ -228,11 +229,13 @@ class AuthorizationCodeAuth(OAuthGrant):
         threading.Thread(target=_quietly, args=(opener, url), daemon=True).start()
 
 
+def _secret_name(block: str) -> str:
+    return block.upper().replace("-", "_") + "_REFRESH_TOKEN"
+
+
 def _quietly(opener: Any, url: str) -> None:
-    try:
+    with contextlib.suppress(Exception):  # the URL is printed too; no browser is not fatal
         opener(url)
-    except Exception:  # the URL is printed as well; a missing browser is not fatal
-        pass
 
 
 # -- `apirun login` / `apirun logout` -----------------------------------------------------------

@@ -1,0 +1,61 @@
+"""Plays the user's browser against the demo provider: open the URL, sign in, consent.
+
+``apirun demo`` uses it so the ``oauth2-code`` example runs without anyone at the keyboard;
+tests use it as ``BROWSER`` (``python -m runner.demo.browser URL``), exactly the way a real
+browser is started by Python's ``webbrowser`` module.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from urllib.parse import urljoin, urlsplit
+
+
+def play_browser(
+    url: str, username: str = "alice", password: str = "wonderland", approve: bool = True
+) -> str:
+    """Follow the authorization URL to its redirect and deliver it; returns the redirect URL."""
+    import requests
+
+    with requests.Session() as browser:
+        browser.trust_env = False
+        page = browser.get(url, timeout=10, allow_redirects=False)
+        if page.status_code != 200:
+            raise RuntimeError(f"authorization page answered {page.status_code}: {page.text[:200]}")
+        action = urljoin(url, "/oauth/authorize")
+        answer = browser.post(
+            action,
+            data={
+                "query": urlsplit(url).query,
+                "username": username,
+                "password": password,
+                "decision": "approve" if approve else "deny",
+            },
+            timeout=10,
+            allow_redirects=False,
+        )
+        location = answer.headers.get("Location")
+        if answer.status_code not in (301, 302, 303) or not location:
+            raise RuntimeError(f"no redirect after consent ({answer.status_code})")
+        browser.get(location, timeout=10)  # lands on apirun's loopback listener
+        return location
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m runner.demo.browser URL", file=sys.stderr)
+        return 2
+    approve = os.environ.get("DEMO_BROWSER_DECISION", "approve") != "deny"
+    user = os.environ.get("DEMO_BROWSER_USER", "alice")
+    password = os.environ.get("DEMO_BROWSER_PASSWORD", "wonderland")
+    try:
+        play_browser(argv[0], user, password, approve)
+    except Exception as exc:  # a browser stand-in: report, do not crash the caller
+        print(f"demo browser: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
