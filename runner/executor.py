@@ -198,6 +198,7 @@ class CollectionRun:
             for key, value in self.collection.profile(self.options.profile) or ():
                 merged[key] = value
         overrides = dict(self.options.variables)
+        self.context.update(overrides)  # later variables derived from an overridden one see it
         for key, value in merged.items():
             if key in overrides:
                 continue
@@ -209,8 +210,6 @@ class CollectionRun:
                     hint=f"variable '{key}' could not be evaluated{where}: {exc.message}",
                     name=key,
                 )
-        for key, value in overrides.items():
-            self.context[key] = value
 
     def render(self, value: Value) -> Any:
         return render_value(value, self.context)
@@ -305,8 +304,8 @@ class CollectionRun:
                 response = self.transport.send(request)
         except TransportError as exc:
             return self._error(step, started, exc, request, attempt), True
-        except StepError as exc:
-            return self._error(step, started, exc, request, attempt), False
+        except StepError as exc:  # not sent: no request to show
+            return self._error(step, started, exc, None, attempt), False
         failures: list[Failure] = []
         captured: dict[str, Any] = {}
         exchange = Exchange(response, self.render, self.transport.cookie)

@@ -83,3 +83,21 @@ def write(tmp_path: Path):  # type: ignore[no-untyped-def]
         return path
 
     return _write
+
+
+def browser_command() -> str:
+    """A ``BROWSER`` value that signs in on the demo's consent page like a user would."""
+    return f"{sys.executable} -m runner.demo.browser %s"
+
+
+@pytest.fixture
+def tty_stdin() -> Iterator[int]:
+    """A pseudo-terminal for stdin: apirun then behaves as at a person's terminal."""
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        yield follower
+    finally:
+        os.close(leader)
+        os.close(follower)

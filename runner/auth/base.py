@@ -68,7 +68,7 @@ class AuthHandler:
     # -- helpers for subclasses -------------------------------------------------------------
 
     def error(self, message: str) -> AuthError:
-        return AuthError(f"auth `{self.name}`: {message}", self.spec.location)
+        return AuthError(f"auth block `{self.name}`: {message}", self.spec.location)
 
     def field(self, ctx: AuthContext, key: str, default: Any = None) -> Any:
         """A rendered field; secret fields join the redaction set as they are read."""

@@ -71,7 +71,7 @@ class DemoServer:
         provider = self.state.provider
         with provider.lock:
             for issued in provider.access.values():
-                issued.expires_at = time.time() - 1
+                issued.expires_at = time.time() - 1  # same as POST /admin/expire-tokens
 
     def revoke_refresh_tokens(self) -> None:
         provider = self.state.provider

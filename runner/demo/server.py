@@ -216,6 +216,7 @@ class DemoHandler(BaseHTTPRequestHandler):
             ("GET", "/headers"): self.demo_headers,
             ("GET", "/delay"): self.delay,
             ("GET", "/stats"): self.stats,
+            ("POST", "/admin/expire-tokens"): self.expire_tokens,
         }
         if route == "/echo":
             return self.echo()
@@ -236,6 +237,15 @@ class DemoHandler(BaseHTTPRequestHandler):
     def stats(self) -> None:
         with self.state.lock:
             self._send(200, dict(self.state.stats))
+
+    def expire_tokens(self) -> None:
+        """Test control: every access token issued so far is now expired (next use → 401)."""
+        provider = self.state.provider
+        with provider.lock:
+            for issued in provider.access.values():
+                issued.expires_at = time.time() - 1
+            count = len(provider.access)
+        self._send(200, {"expired": count})
 
     def echo(self) -> None:
         """What the request looked like: method, args, headers, json/form/files."""
