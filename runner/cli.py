@@ -406,6 +406,10 @@ def execute(
         ),
         redactor,
     )
+    from .report.progress import ProgressLine
+
+    if ProgressLine.wanted(sys.stderr, verbosity < 0) and not options.dry_run:
+        console.progress = ProgressLine(len(collections))
     runs = [CollectionRun(c, options, redactor, console, None, auth_hooks) for c in collections]
     started = time.perf_counter()
     interrupted: str | None = None

@@ -18,6 +18,7 @@ from ..model import Collection
 from ..redaction import Redactor
 from ..results import ERROR, FAILED, PASSED, SKIPPED, CollectionResult, RunResult, StepResult
 from .curl import to_curl
+from .progress import ProgressLine
 
 _MARKS_UTF8 = {PASSED: "✔", FAILED: "✘", SKIPPED: "↷", ERROR: "!"}
 _MARKS_ASCII = {PASSED: "ok", FAILED: "FAIL", SKIPPED: "skip", ERROR: "ERR"}
@@ -61,11 +62,20 @@ class Console:
         self._blocks: dict[str, list[str]] = {}
         self._started: set[str] = set()
         self.on_progress: Callable[[], None] | None = None
+        self.progress: ProgressLine | None = None
 
     # -- formatting ------------------------------------------------------------------------
 
     def _c(self, code: str, text: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.options.colour else text
+
+    def _print(self, text: str) -> None:
+        """Print a finished block, keeping the progress line below it."""
+        if self.progress is not None:
+            self.progress.clear()
+        print(text, file=self.out, flush=True)
+        if self.progress is not None:
+            self.progress.draw(force=True)
 
     def _emit(self, key: str, lines: list[str]) -> None:
         text = self.redactor("\n".join(lines))
@@ -73,7 +83,7 @@ class Console:
             if self.options.buffered:
                 self._blocks.setdefault(key, []).append(text)
             else:
-                print(text, file=self.out, flush=True)
+                self._print(text)
 
     def header(self, collection: Collection) -> list[str]:
         title = self._c("1", collection.name)
@@ -125,6 +135,8 @@ class Console:
     # -- observer --------------------------------------------------------------------------
 
     def step_finished(self, collection: Collection, result: StepResult) -> None:
+        if self.progress is not None:
+            self.progress.step_done(result)
         if self.options.verbosity < 0:
             return
         key = collection.file
@@ -138,6 +150,8 @@ class Console:
             self.on_progress()
 
     def collection_finished(self, collection: Collection, result: CollectionResult) -> None:
+        if self.progress is not None:
+            self.progress.collection_done()
         if self.options.github:
             self.annotations(collection, result)
         if self.options.verbosity < 0:
@@ -150,7 +164,7 @@ class Console:
             with self._lock:
                 block = self._blocks.pop(key, [])
                 if block:
-                    print("\n".join(block), file=self.out, flush=True)
+                    self._print("\n".join(block))
 
     def annotations(self, collection: Collection, result: CollectionResult) -> None:
         """``::error file=…,line=…::…`` lines that GitHub Actions shows on the pull request."""
@@ -158,7 +172,7 @@ class Console:
         for step in result.steps:
             for failure in step.failures:
                 loc = failure.location or step.location
-                props = f"file={_gh_prop(loc.file)},line={loc.line}" if loc else ""
+                props = f"file={_gh_prop(_workspace_path(loc.file))},line={loc.line}" if loc else ""
                 if loc:
                     props += f",col={loc.column}"
                 title = _gh_prop(f"{collection.name}: {step.name}")
@@ -166,9 +180,12 @@ class Console:
                 lines.append(f"::error {props},title={title}::{message}")
         if lines:
             with self._lock:
-                print(self.redactor("\n".join(lines)), file=self.out, flush=True)
+                self._print(self.redactor("\n".join(lines)))
 
     def summary(self, run: RunResult) -> None:
+        if self.progress is not None:
+            self.progress.clear()
+            self.progress = None
         s = run.summary
         if self.options.verbosity < 0 and s.ok and not run.interrupted:
             return
@@ -200,3 +217,15 @@ def _gh_data(text: str) -> str:
 
 def _gh_prop(text: str) -> str:
     return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _workspace_path(file: str) -> str:
+    """GitHub attaches annotations by repository-relative path ($GITHUB_WORKSPACE)."""
+    import os
+
+    root = os.environ.get("GITHUB_WORKSPACE") or os.getcwd()
+    try:
+        rel = os.path.relpath(os.path.abspath(file), root)
+    except ValueError:
+        return file
+    return file if rel.startswith("..") else rel
