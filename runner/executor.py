@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .auth import AuthContext, AuthHandler, make_handler
+from .auth.base import terminal_prompt
 from .captures import CAPTURE_SOURCES, Exchange, NotFound
 from .errors import AuthError, StepError, TemplateError, TransportError
 from .expectations import evaluate
@@ -456,6 +457,7 @@ class CollectionRun:
             interactive=self.options.interactive,
             no_browser=self.options.no_browser,
             dry_run=self.options.dry_run,
+            prompt=terminal_prompt if self.options.interactive else None,
             extra=self.auth_hooks,
         )
 

@@ -101,3 +101,20 @@ def tty_stdin() -> Iterator[int]:
     finally:
         os.close(leader)
         os.close(follower)
+
+
+@pytest.fixture(scope="session")
+def dot_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("dot")
+
+
+@pytest.fixture(scope="session")
+def dot(dot_workdir: Path):  # type: ignore[no-untyped-def]
+    """django-oauth-toolkit, a real third-party OAuth2 provider, on loopback (one per session)."""
+    from providers.dot import start_dot_provider
+
+    provider, stop = start_dot_provider(dot_workdir)
+    try:
+        yield provider
+    finally:
+        stop()

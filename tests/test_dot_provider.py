@@ -14,7 +14,6 @@ import secrets
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -28,23 +27,8 @@ from providers.dot import (
     DotProvider,
     browser_env,
     play_user,
-    start_dot_provider,
 )
 from requests_oauthlib import OAuth2Session
-
-
-@pytest.fixture(scope="session")
-def dot_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("dot")
-
-
-@pytest.fixture(scope="session")
-def dot(dot_workdir: Path) -> Iterator[DotProvider]:
-    provider, stop = start_dot_provider(dot_workdir)
-    try:
-        yield provider
-    finally:
-        stop()
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ and resolve lazily, when the first step that uses them runs.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -119,3 +120,9 @@ class AuthHandler:
         if header.lower() != "authorization":
             ctx.redactor.add_header(header)
         return Credential(headers={header: value})
+
+
+def terminal_prompt(text: str) -> str:
+    """Ask on the terminal (stderr, so stdout stays the report) and read one line."""
+    print(text, end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline()

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from ..errors import AuthError
 from ..urls import is_loopback_host
-from .base import AuthContext
+from .base import AuthContext, terminal_prompt
 from .cache import TokenCache, cache_key
 from .listener import CallbackListener
 from .oauth import OAuthGrant, oauthlib_switches
@@ -61,9 +61,18 @@ class AuthorizationCodeAuth(OAuthGrant):
                 if cached is not None:
                     ctx.redactor.add(cached.access_token)
                     ctx.redactor.add(cached.refresh_token)
-                    if not cached.needs_renewal():
+                    # The API just refused this very token (401) and refreshing it failed:
+                    # the cache cannot help.
+                    stale = cached.access_token == self.rejected
+                    if not stale and not cached.needs_renewal():
                         return cached
-                    if cached.refresh_token:
+                    if stale and self.refresh_failure:
+                        cache.remove(key)
+                        reasons.append(
+                            "the API refused the cached token and refreshing it failed "
+                            f"({self.refresh_failure})"
+                        )
+                    elif cached.refresh_token:
                         try:
                             token = super().refresh(ctx, cached)
                             cache.put(key, token)
@@ -286,7 +295,7 @@ def login_command(args: Any) -> int:
     handler = AuthorizationCodeAuth(spec)
     ctx = run._auth_context()
     ctx.interactive = True
-    ctx.prompt = _prompt if sys.stdin is not None and sys.stdin.isatty() else None
+    ctx.prompt = terminal_prompt if sys.stdin is not None and sys.stdin.isatty() else None
     try:
         token = handler.login(ctx, LOGIN_WAIT_S)
         cache = TokenCache()
@@ -325,8 +334,3 @@ def logout_command(args: Any) -> int:
     run.close()
     print(f"logged out: removed {removed} cached token(s) from {cache.path}")
     return 0
-
-
-def _prompt(text: str) -> str:
-    print(text, end="", file=sys.stderr, flush=True)
-    return sys.stdin.readline()

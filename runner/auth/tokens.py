@@ -74,6 +74,8 @@ class TokenAuth(AuthHandler):
         self._failure: AuthError | None = None
         self._lock = threading.RLock()
         self.token_requests = 0
+        self.rejected: str | None = None  # the access token the API just answered 401 to
+        self.refresh_failure: str | None = None  # why the last refresh was refused
 
     # -- what subclasses provide ---------------------------------------------------------
 
@@ -103,6 +105,7 @@ class TokenAuth(AuthHandler):
         with self._lock:
             if self._failure is not None:
                 return False
+            self.rejected = self._token.access_token if self._token else None
             self._acquire(ctx, self._token)
             return True
 
@@ -112,8 +115,9 @@ class TokenAuth(AuthHandler):
             try:
                 self.token_requests += 1
                 token = self.refresh(ctx, old)
-            except AuthError:
+            except AuthError as exc:
                 token = None  # the refresh token is dead: run the grant again
+                self.refresh_failure = exc.message
         if token is None:
             try:
                 self.token_requests += 1
