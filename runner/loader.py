@@ -49,6 +49,7 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 BODY_KINDS = ("json", "form", "body", "multipart")
 CAPTURE_SOURCES = ("json", "header", "cookie", "regex", "status", "body", "expr")
 STATUS_CLASS = re.compile(r"^[1-5]xx$")
+_BARE_NAME_WITH_DASH = re.compile(r"\.([A-Za-z_][\w-]*-[\w-]*)")
 
 
 def find_collections(paths: Iterable[str]) -> list[Path]:
@@ -359,9 +360,13 @@ class _Builder:
         try:
             return compile_path(path)
         except JsonPathSyntax as exc:
-            self.error(
-                f"invalid JSONPath {path!r}: {exc}", location, "see RFC 9535, e.g. $.items[0].id"
+            quoted = _BARE_NAME_WITH_DASH.sub(r"['\1']", path)
+            hint = (
+                f"names with '-' need brackets: {quoted}"
+                if quoted != path
+                else "see RFC 9535, e.g. $.items[0].id"
             )
+            self.error(f"invalid JSONPath {path!r}: {exc}", location, hint)
             return None
 
     def regex(self, pattern: str, location: Location) -> re.Pattern[str] | None:

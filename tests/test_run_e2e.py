@@ -334,6 +334,10 @@ def test_invalid_collections_report_every_error_located_and_send_nothing(
         ),
         ("name: x\nsteps:\n  - {name: a, url: '{{ 1 + }}'}\n", "template syntax"),
         (
+            "name: x\nsteps:\n  - {name: a, url: /x, expect: {json: {$.h.X-Id: 1}}}\n",
+            "brackets: $.h['X-Id']",
+        ),
+        (
             "name: x\nsteps:\n  - {name: a, url: /x, capture: {v: {json: $.a, header: B}}}\n",
             "one source",
         ),

@@ -215,6 +215,7 @@ class DemoHandler(BaseHTTPRequestHandler):
             ("GET", "/text"): self.text,
             ("GET", "/headers"): self.demo_headers,
             ("GET", "/delay"): self.delay,
+            ("GET", "/redirect"): self.redirect,
             ("GET", "/stats"): self.stats,
             ("POST", "/admin/expire-tokens"): self.expire_tokens,
         }
@@ -467,6 +468,13 @@ class DemoHandler(BaseHTTPRequestHandler):
         wait = min(float(ms) if ms.replace(".", "", 1).isdigit() else 100.0, 10_000.0)
         time.sleep(wait / 1000)
         self._send(200, {"delayed_ms": wait})
+
+    def redirect(self) -> None:
+        """``/redirect?to=URL&status=302``: for trying ``follow_redirects``."""
+        target = self._arg("to", "/health") or "/health"
+        status = self._arg("status", "302") or "302"
+        code = int(status) if status in ("301", "302", "303", "307", "308") else 302
+        self._send(code, {"location": target}, {"Location": target})
 
     def status_code(self, raw: str) -> None:
         code = int(raw) if raw.isdigit() and 200 <= int(raw) <= 599 else 400

@@ -1,0 +1,708 @@
+"""Property-based fuzzing of the collection loader (hypothesis, >= 10,000 cases per run).
+
+The property, for any input at all: ``load_text`` returns a ``Collection``, or raises
+``LoadError`` whose every diagnostic is located (``file:line:col`` inside the file, 1-based),
+has a message, and renders to readable text naming the file. Any other exception escaping
+the loader is a bug. Inputs:
+
+* structured mutations of the example collections (keys renamed, values retyped, nodes
+  deleted, duplicated or deeply nested, keys inserted), dumped with ``yaml.safe_dump``;
+* textual mutations of that YAML (duplicated lines, tags, tabs, truncation, punctuation);
+* random YAML-ish token soup, random bytes and re-encoded examples;
+* random JSON-like trees shaped like collections;
+* fixed nasty inputs: an alias bomb, 5,000 levels of nesting, a 5 MB string, a 25 MB file,
+  UTF-16, latin-1, NUL bytes, empty and comment-only files, two documents; plus a few of
+  them through ``python -m runner validate`` (exit 2, located error, no traceback).
+
+Crashers found are kept as files in ``tests/fuzz_regressions/`` and replayed below.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from runner.errors import LoadError
+from runner.loader import BODY_KINDS, CAPTURE_SOURCES, load_file, load_text
+from runner.model import Collection
+from runner.predicates import PREDICATES, TYPE_NAMES
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+REGRESSIONS = Path(__file__).resolve().parent / "fuzz_regressions"
+NAME = "fuzz.yaml"
+FUZZ_PATH = EXAMPLES / NAME  # need not exist: relative schema/multipart paths resolve here
+
+EXAMPLE_TEXTS: dict[str, str] = {
+    p.name: p.read_text(encoding="utf-8") for p in sorted(EXAMPLES.glob("*.yaml"))
+}
+EXAMPLE_DATA: list[Any] = [yaml.safe_load(t) for t in EXAMPLE_TEXTS.values()]
+
+# -- the property ------------------------------------------------------------------------
+
+CASES: Counter[str] = Counter()
+"""Loader calls per fuzz test; ``test_zz_case_count`` prints and checks the total."""
+
+_LINE_BREAKS = re.compile(r"\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _max_line(raw: bytes | str) -> int:
+    """The last line a location may name: one past the last line break (generously)."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return raw.count(b"\n") + 1
+    return len(_LINE_BREAKS.split(raw))
+
+
+def assert_readable(exc: LoadError, raw: bytes | str, name: str = NAME) -> None:
+    """Every diagnostic located inside the file, with a message and a clean rendering."""
+    assert exc.diagnostics, "LoadError without diagnostics"
+    last = _max_line(raw)
+    for d in exc.diagnostics:
+        assert isinstance(d.message, str) and d.message.strip(), f"empty message: {d!r}"
+        loc = d.location
+        assert loc is not None, f"diagnostic without a location: {d.message!r}"
+        assert loc.file == name, f"location names {loc.file!r}, not {name!r}"
+        assert loc.line >= 1 and loc.column >= 1, f"location {loc} is not 1-based"
+        assert loc.line <= last, f"location {loc} is past the end of the file ({last} lines)"
+        text = d.render()
+        assert isinstance(text, str)
+        assert f"{name}:{loc.line}:{loc.column}" in text
+        assert "Traceback" not in text
+    whole = exc.render()
+    assert isinstance(whole, str) and name in whole and "Traceback" not in whole
+
+
+def check(
+    raw: bytes | str, counter: str, name: str = NAME, path: Path = FUZZ_PATH
+) -> Collection | LoadError:
+    """Load ``raw``; a Collection or a readable LoadError, anything else escapes (a bug)."""
+    CASES[counter] += 1
+    try:
+        result = load_text(raw, name, path)
+    except LoadError as exc:
+        assert_readable(exc, raw, name)
+        return exc
+    assert isinstance(result, Collection), f"load_text returned {type(result).__name__}"
+    assert result.file == name and result.steps
+    return result
+
+
+def fuzz_settings(n: int) -> settings:
+    return settings(
+        max_examples=n,
+        deadline=None,
+        database=None,
+        derandomize=False,
+        print_blob=True,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.filter_too_much,
+            HealthCheck.large_base_example,
+        ],
+    )
+
+
+# -- vocabulary --------------------------------------------------------------------------
+
+
+def _schema_keys() -> list[str]:
+    """Every property name the collection schema knows (near misses reach deep code)."""
+    schema = json.loads((ROOT / "schemas" / "collection.schema.json").read_text("utf-8"))
+    keys: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            props = node.get("properties")
+            if isinstance(props, dict):
+                keys.update(props)
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(schema)
+    keys.update(PREDICATES, CAPTURE_SOURCES, BODY_KINDS, ["$.id", "$.items[0]", "X-Demo"])
+    return sorted(keys)
+
+
+KEYS = _schema_keys()
+INTERESTING_STRINGS = [
+    "",
+    " ",
+    "x",
+    "~",
+    "null",
+    "yes",
+    "on",
+    "0",
+    "-1",
+    "1e400",
+    ".nan",
+    "{{",
+    "}}",
+    "{{ x }}",
+    "{{ env.X | default('a') }}",
+    "{{ secret['Y'] }}",
+    "{% if %}",
+    "{% for x in y %}{{ x }}{% endfor %}",
+    "{{ 1 +* 2 }}",
+    "{# c",
+    "{{ (((((((((( 1 )))))))))) }}",
+    "a\n\n\n\n{{",
+    "$",
+    "$.a",
+    "$[",
+    "$..",
+    "$.a[?@.b == 1]",
+    "$['a'",
+    "(",
+    "[a-",
+    "a{99999999999}",
+    "(?P<n>x)",
+    "(a)",
+    "\\",
+    "2xx",
+    "6xx",
+    "200",
+    "GET",
+    "post",
+    "none",
+    "login",
+    "password",
+    "bearer",
+    "oauth2-code",
+    "client-credentials",
+    "basic",
+    "api-key",
+    "header",
+    "query",
+    "json",
+    "form",
+    "oauth2",
+    *TYPE_NAMES,
+    "data/hello.txt",
+    "data/order.schema.json",
+    "data",
+    "missing.json",
+    "../x",
+    "a" * 300,
+    "é\u2028\t",
+    "http://json-schema.org/draft-04/schema#",
+]
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(INTERESTING_STRINGS),
+    st.text(max_size=12),
+)
+keys = st.one_of(st.sampled_from(KEYS), st.text(max_size=10))
+
+
+def json_trees(max_leaves: int = 12) -> st.SearchStrategy[Any]:
+    return st.recursive(
+        scalars,
+        lambda children: st.one_of(
+            st.lists(children, max_size=4),
+            st.dictionaries(keys, children, max_size=4),
+        ),
+        max_leaves=max_leaves,
+    )
+
+
+def dump(data: Any) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+# -- structured mutations -----------------------------------------------------------------
+
+
+def _slots(node: Any, out: list[tuple[Any, Any]] | None = None) -> list[tuple[Any, Any]]:
+    """Every (container, key-or-index) below ``node``."""
+    out = [] if out is None else out
+    if isinstance(node, dict):
+        for k in list(node):
+            out.append((node, k))
+            _slots(node[k], out)
+    elif isinstance(node, list):
+        for i in range(len(node)):
+            out.append((node, i))
+            _slots(node[i], out)
+    return out
+
+
+def _near_miss(word: str, draw: Callable[[st.SearchStrategy[Any]], Any]) -> str:
+    if not word:
+        return "x"
+    i = draw(st.integers(0, len(word) - 1))
+    how = draw(st.sampled_from(["drop", "double", "swap", "upper", "space"]))
+    if how == "drop":
+        return word[:i] + word[i + 1 :] or "_"
+    if how == "double":
+        return word[:i] + word[i] + word[i:]
+    if how == "swap" and i + 1 < len(word):
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+    if how == "upper":
+        return word.upper()
+    return word + " "
+
+
+def _rename(container: dict[str, Any], key: str, new: str) -> None:
+    """Rename a key in place, keeping the order (the new name may clash: last one wins)."""
+    items = [(new if k == key else k, v) for k, v in container.items()]
+    container.clear()
+    container.update(items)
+
+
+def mutate(data: Any, draw: Callable[[st.SearchStrategy[Any]], Any]) -> Any:
+    """Apply one random structural mutation in place; returns the (maybe new) root."""
+    slots = _slots(data)
+    op = draw(
+        st.sampled_from(
+            ["rename", "retype", "delete", "duplicate", "insert", "nest", "tree", "string"]
+        )
+    )
+    if not slots or op == "tree":
+        if slots:
+            container, key = draw(st.sampled_from(slots))
+            container[key] = draw(json_trees(6))
+            return data
+        return draw(json_trees())
+    container, key = draw(st.sampled_from(slots))
+    if op == "rename" and isinstance(container, dict):
+        new = draw(st.one_of(st.sampled_from(KEYS), st.text(max_size=8)))
+        if draw(st.booleans()):
+            new = _near_miss(str(key), draw)
+        _rename(container, key, new)
+    elif op == "retype":
+        value = container[key]
+        kind = draw(st.sampled_from(["int", "bool", "null", "list", "dict", "str", "float"]))
+        container[key] = {
+            "int": lambda: draw(st.integers(-5, 10**6)),
+            "bool": lambda: draw(st.booleans()),
+            "null": lambda: None,
+            "list": lambda: [value],
+            "dict": lambda: {draw(keys): value},
+            "str": lambda: str(value),
+            "float": lambda: draw(st.floats(allow_nan=True, allow_infinity=True)),
+        }[kind]()
+    elif op == "delete":
+        del container[key]
+    elif op == "duplicate" and isinstance(container, list):
+        container.insert(key, json.loads(json.dumps(container[key])))
+    elif op == "insert":
+        target = container[key] if isinstance(container[key], dict) else container
+        if isinstance(target, dict):
+            target[draw(keys)] = draw(json_trees(4))
+        else:
+            target.append(draw(json_trees(4)))
+    elif op == "nest":
+        depth = draw(st.sampled_from([1, 2, 5, 40, 97, 99, 100, 101, 130]))
+        value = container[key]
+        for _ in range(depth):
+            value = [value] if draw(st.booleans()) else {"a": value}
+        container[key] = value
+    else:
+        container[key] = draw(st.sampled_from(INTERESTING_STRINGS))
+    return data
+
+
+@fuzz_settings(4000)
+@given(st.data())
+def test_mutated_collections(data: st.DataObject) -> None:
+    doc = json.loads(json.dumps(data.draw(st.sampled_from(EXAMPLE_DATA))))
+    for _ in range(data.draw(st.integers(1, 4))):
+        doc = mutate(doc, data.draw)
+    check(dump(doc), "mutated")
+
+
+# -- textual mutations --------------------------------------------------------------------
+
+TAGS = [
+    "!!int",
+    "!!float",
+    "!!bool",
+    "!!null",
+    "!!str",
+    "!!map",
+    "!!seq",
+    "!!binary",
+    "!!timestamp",
+    "!!set",
+    "!!omap",
+    "!!merge",
+    "!custom",
+    "!",
+    "!!python/object:os.system",
+    "!!python/object/apply:os.system",
+    "!!python/name:os.system",
+    "!<tag:yaml.org,2002:int>",
+    "!<tag:example.com,2000:x>",
+]
+SNIPPETS = [
+    *(t + " " for t in TAGS),
+    "&a ",
+    "*a",
+    "&a [*a]",
+    "<<: *a\n",
+    "<<: ",
+    "? ",
+    "- ",
+    ": ",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    "|",
+    ">-",
+    "'",
+    '"',
+    "\\",
+    "\\x00",
+    "#",
+    "\t",
+    "\n",
+    "---\n",
+    "...\n",
+    "%YAML 1.1\n",
+    "%TAG !e! tag:example.com,2000:\n",
+    "0x" + "f" * 3700,
+    "1" + "0" * 4400,
+    "1:2:x",
+    "0b",
+    "\x00",
+    "\x07",
+    "\ufeff",
+    "\u2028",
+    "\x85",
+    "\ud800",
+    "{{",
+]
+
+
+def text_mutate(text: str, draw: Callable[[st.SearchStrategy[Any]], Any]) -> str:
+    lines = text.split("\n")
+    op = draw(
+        st.sampled_from(
+            ["dup_line", "del_line", "tag", "tab", "truncate", "snippet", "indent", "value"]
+        )
+    )
+    i = draw(st.integers(0, max(0, len(lines) - 1)))
+    if op == "dup_line":
+        lines.insert(draw(st.integers(0, len(lines))), lines[i])
+    elif op == "del_line":
+        del lines[i]
+    elif op in ("tag", "value"):
+        line = lines[i]
+        colon = line.find(": ")
+        dash = line.find("- ")
+        at = colon + 2 if colon >= 0 else (dash + 2 if dash >= 0 else len(line))
+        if op == "tag":
+            lines[i] = line[:at] + draw(st.sampled_from(TAGS)) + " " + line[at:]
+        else:
+            new = draw(st.one_of(st.sampled_from(SNIPPETS), st.text(max_size=6)))
+            lines[i] = line[:at] + new
+    elif op == "tab":
+        line = lines[i]
+        j = draw(st.integers(0, len(line)))
+        lines[i] = line[:j] + "\t" + line[j:]
+    elif op == "truncate":
+        return text[: draw(st.integers(0, len(text)))]
+    elif op == "snippet":
+        j = draw(st.integers(0, len(text)))
+        return text[:j] + draw(st.sampled_from(SNIPPETS)) + text[j:]
+    else:
+        lines[i] = (" " * draw(st.integers(1, 3))) + lines[i]
+    return "\n".join(lines)
+
+
+@fuzz_settings(1500)
+@given(st.data())
+def test_text_mutations_of_collections(data: st.DataObject) -> None:
+    if data.draw(st.booleans()):
+        text = data.draw(st.sampled_from(list(EXAMPLE_TEXTS.values())))
+    else:
+        doc = json.loads(json.dumps(data.draw(st.sampled_from(EXAMPLE_DATA))))
+        text = dump(mutate(doc, data.draw))
+    for _ in range(data.draw(st.integers(1, 3))):
+        text = text_mutate(text, data.draw)
+    check(text, "text-mutated")
+
+
+# -- random YAML-ish text -----------------------------------------------------------------
+
+TOKENS = [
+    *SNIPPETS,
+    *KEYS[:40],
+    "name",
+    "steps",
+    "url",
+    "name: x\n",
+    "steps:\n",
+    "  - name: a\n    url: /x\n",
+    "  ",
+    "    ",
+    "x",
+    "1",
+    "true",
+    "null",
+    "~",
+    "-",
+    ":",
+    "&",
+    "*",
+    "!",
+    "%",
+    "@",
+    "`",
+    "\r\n",
+]
+
+
+@fuzz_settings(2500)
+@given(
+    st.booleans(),
+    st.lists(st.one_of(st.sampled_from(TOKENS), st.text(max_size=4)), max_size=40),
+)
+def test_random_yamlish_text(prefixed: bool, parts: list[str]) -> None:
+    text = "".join(parts)
+    if prefixed:
+        text = "name: x\nsteps:\n  - name: a\n    url: /x\n" + text
+    check(text, "yamlish")
+
+
+# -- random bytes -------------------------------------------------------------------------
+
+
+@fuzz_settings(1500)
+@given(st.data())
+def test_random_bytes(data: st.DataObject) -> None:
+    how = data.draw(st.sampled_from(["random", "splice", "encode", "prefix"]))
+    if how == "random":
+        raw = data.draw(st.binary(max_size=200))
+    else:
+        text = data.draw(st.sampled_from(list(EXAMPLE_TEXTS.values())))
+        base = text.encode("utf-8")
+        if how == "splice":
+            j = data.draw(st.integers(0, len(base)))
+            raw = base[:j] + data.draw(st.binary(min_size=1, max_size=8)) + base[j:]
+        elif how == "encode":
+            enc = data.draw(st.sampled_from(["utf-16", "utf-16-le", "utf-32", "latin-1", "cp1252"]))
+            raw = (text + data.draw(st.sampled_from(["", "é", "€"]))).encode(enc, "replace")
+        else:
+            bom = data.draw(st.sampled_from([b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\x00"]))
+            raw = bom + base
+    check(raw, "bytes")
+
+
+# -- JSON-like trees shaped like collections ------------------------------------------------
+
+
+@st.composite
+def collection_like(draw: Callable[[st.SearchStrategy[Any]], Any]) -> Any:
+    if draw(st.integers(0, 9)) == 0:
+        return draw(json_trees())
+    step: dict[str, Any] = {"name": draw(st.text(min_size=1, max_size=6)), "url": "/x"}
+    step.update(draw(st.dictionaries(st.sampled_from(KEYS), json_trees(6), max_size=3)))
+    doc: dict[str, Any] = {"name": "fuzz", "steps": [step]}
+    doc.update(draw(st.dictionaries(keys, json_trees(6), max_size=2)))
+    return doc
+
+
+@fuzz_settings(2000)
+@given(collection_like())
+def test_random_collection_like_trees(doc: Any) -> None:
+    check(dump(doc), "trees")
+
+
+# -- fixed nasty inputs -------------------------------------------------------------------
+
+VALID = "name: fixed\nsteps:\n  - name: a\n    url: /x\n"
+
+
+def _alias_bomb() -> str:
+    lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for i in range(1, 9):
+        lines.append(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]")
+    return "\n".join(lines) + "\n"
+
+
+FIXED: dict[str, tuple[bytes | str, str]] = {
+    # name: (input, expected outcome: "error" or "ok")
+    "billion-laughs": (_alias_bomb(), "error"),
+    "billion-laughs-in-collection": (
+        VALID
+        + "    json:\n"
+        + "".join("      " + line + "\n" for line in _alias_bomb().split("\n")),
+        "error",
+    ),
+    "nesting-5000-brackets": ("[" * 5000, "error"),
+    "nesting-5000-braces": ("{a: " * 5000, "error"),
+    "nesting-1000-block-mappings": ("".join(" " * i + "a:\n" for i in range(1000)), "error"),
+    "nesting-1000-block-lists": ("".join(" " * i + "-\n" for i in range(1000)), "error"),
+    "string-5mb": (VALID + "    body: " + "a" * 5_000_000 + "\n", "ok"),
+    "string-5mb-unknown-key": (VALID + "    " + "k" * 5_000_000 + ": 1\n", "error"),
+    "utf16-bom": (("\ufeff" + VALID).encode("utf-16-le"), "error"),
+    "utf16-be-bom": (("\ufeff" + VALID).encode("utf-16-be"), "error"),
+    "latin1": ((VALID + "    description: café\n").encode("latin-1"), "error"),
+    "nul-bytes": (VALID.encode() + b"    body: a\x00b\n", "error"),
+    "nul-only": (b"\x00" * 100, "error"),
+    "empty": (b"", "error"),
+    "whitespace-only": ("  \n\n\t\n", "error"),
+    "comments-only": ("# a comment\n# another\n", "error"),
+    "two-documents": ("---\n" + VALID + "---\n" + VALID, "error"),
+    "utf8-bom-valid": (b"\xef\xbb\xbf" + VALID.encode(), "ok"),
+    "duplicate-keys": (VALID + "name: again\n", "error"),
+    "python-tag": (VALID + "    body: !!python/object/apply:os.system [echo hi]\n", "error"),
+    "custom-tag": (VALID + "    body: !custom x\n", "error"),
+    "recursive-alias": ("name: &a [*a]\nsteps: []\n", "error"),
+    "crlf-valid": (VALID.replace("\n", "\r\n"), "ok"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FIXED))
+def test_fixed_nasty_inputs(case: str) -> None:
+    raw, expected = FIXED[case]
+    start = time.monotonic()
+    outcome = check(raw, "fixed")
+    elapsed = time.monotonic() - start
+    assert elapsed < 10, f"{case}: took {elapsed:.1f} s"
+    assert (expected == "ok") == isinstance(outcome, Collection), f"{case}: got {outcome!r}"
+
+
+def test_huge_file_is_refused_before_reading(tmp_path: Path) -> None:
+    big = tmp_path / "huge.yaml"
+    with big.open("wb") as fh:
+        fh.write(VALID.encode())
+        chunk = b"    # " + b"x" * 1018 + b"\n"
+        for _ in range(25 * 1024):
+            fh.write(chunk)
+    assert big.stat().st_size > 25 * 1024 * 1024
+    CASES["fixed"] += 1
+    start = time.monotonic()
+    with pytest.raises(LoadError) as info:
+        load_file(big, "huge.yaml")
+    assert time.monotonic() - start < 2
+    assert_readable(info.value, VALID, "huge.yaml")
+    assert "too large" in info.value.diagnostics[0].message
+
+
+def test_examples_load() -> None:
+    for name, text in EXAMPLE_TEXTS.items():
+        result = check(text, "fixed", name, EXAMPLES / name)
+        assert isinstance(result, Collection), f"{name}: {result}"
+
+
+# -- the command line ---------------------------------------------------------------------
+
+CLI_CASES = {
+    "bomb.yaml": _alias_bomb().encode(),
+    "deep.yaml": b"[" * 5000,
+    "latin1.yaml": FIXED["latin1"][0],
+    "nul.yaml": FIXED["nul-bytes"][0],
+    "dup.yaml": FIXED["duplicate-keys"][0],
+    "tag.yaml": FIXED["python-tag"][0],
+}
+
+
+@pytest.mark.parametrize("file_name", sorted(CLI_CASES))
+def test_cli_validate_nasty_input(file_name: str, tmp_path: Path) -> None:
+    raw = CLI_CASES[file_name]
+    path = tmp_path / file_name
+    path.write_bytes(raw if isinstance(raw, bytes) else raw.encode())
+    CASES["cli"] += 1
+    proc = subprocess.run(
+        [sys.executable, "-m", "runner", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=60,
+        env={**os.environ, "NO_COLOR": "1", "PYTHONWARNINGS": "ignore"},
+        stdin=subprocess.DEVNULL,
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert proc.returncode == 2, proc.stderr
+    assert re.search(re.escape(file_name) + r":\d+:\d+", proc.stderr), proc.stderr
+
+
+# -- regressions --------------------------------------------------------------------------
+
+_REPLAY = """
+import sys
+from pathlib import Path
+from runner.errors import LoadError
+from runner.loader import load_text
+try:
+    load_text(Path(sys.argv[1]).read_bytes(), "fuzz.yaml", Path(sys.argv[2]))
+except LoadError as exc:
+    assert all(d.location is not None for d in exc.diagnostics)
+    print("LoadError")
+else:
+    print("Collection")
+"""
+
+
+def _regression_files() -> Iterator[Path]:
+    yield from sorted(p for p in REGRESSIONS.glob("*") if p.suffix in (".yaml", ".bin"))
+
+
+@pytest.mark.parametrize("path", list(_regression_files()), ids=lambda p: p.name)
+def test_fuzz_regression(path: Path) -> None:
+    """Crashers found by this file's fuzzing; ``*.hang.*`` ones run in a bounded process."""
+    if ".hang." not in path.name:
+        check(path.read_bytes(), "regressions")
+        return
+    CASES["regressions"] += 1
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 * 1024**3, 2 * 1024**3))
+
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", _REPLAY, str(path), str(FUZZ_PATH)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            preexec_fn=limit_memory,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{path.name}: the loader did not finish within 30 s")
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+
+
+# -- the count ----------------------------------------------------------------------------
+
+FUZZ_TESTS = ("mutated", "text-mutated", "yamlish", "bytes", "trees")
+
+
+def test_zz_case_count(capsys: pytest.CaptureFixture[str]) -> None:
+    total = sum(CASES.values())
+    generated = sum(CASES[k] for k in FUZZ_TESTS)
+    detail = ", ".join(f"{k} {v}" for k, v in sorted(CASES.items()))
+    with capsys.disabled():
+        print(f"\nfuzz: {total} loader cases ran ({generated} generated; {detail})")
+    if not all(CASES[k] for k in FUZZ_TESTS):
+        pytest.skip(f"not every fuzz test ran ({generated} generated cases)")
+    assert generated >= 10_000
