@@ -490,7 +490,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from .executor import RunOptions, selected
+    from .selection import StepFilter
 
     try:
         shard = parse_shard(args.shard)
@@ -498,14 +498,12 @@ def cmd_list(args: argparse.Namespace) -> int:
     except (LoadError, UsageError) as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_INPUT
-    options = RunOptions(
-        step_names=tuple(args.step), keywords=tuple(args.keyword), tags=tuple(args.tag)
-    )
+    keep = StepFilter(tuple(args.step), tuple(args.keyword), tuple(args.tag))
     total = 0
     for c in collections:
         print(f"{c.name}  ({c.file})")
         for step in c.steps:
-            if not selected(step, options):
+            if not keep.keeps(step):
                 continue
             total += 1
             auth = step.auth if step.auth is not None else c.defaults.auth

@@ -35,6 +35,7 @@ from .results import (
     ResponseInfo,
     StepResult,
 )
+from .selection import StepFilter
 from .templating import MapValue, Namespace, Template, Value, _Undefined, render_value
 from .urls import join_url
 
@@ -83,11 +84,7 @@ class _NullObserver:
 
 def selected(step: Step, options: RunOptions) -> bool:
     """Whether ``--step``, ``-k`` and ``--tag`` keep this step."""
-    if options.step_names and step.name not in options.step_names:
-        return False
-    if options.keywords and not any(k.lower() in step.name.lower() for k in options.keywords):
-        return False
-    return not (options.tags and not set(options.tags) & set(step.tags))
+    return StepFilter(options.step_names, options.keywords, options.tags).keeps(step)
 
 
 def _stringify(value: Any) -> str:

@@ -1,0 +1,53 @@
+"""Start-up stays light: commands that send nothing never import requests or oauthlib."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import EXAMPLES, ROOT
+
+HEAVY = ("requests", "oauthlib", "requests_oauthlib", "urllib3")
+
+PROBE = """
+import contextlib, io, json, sys
+from runner.cli import main
+out = io.StringIO()
+with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+    try:
+        code = main(json.loads(sys.argv[1]))
+    except SystemExit as exc:
+        code = exc.code
+heavy = sorted({m.split(".")[0] for m in sys.modules} & set(json.loads(sys.argv[2])))
+print(json.dumps({"code": code, "heavy": heavy, "out": out.getvalue()[:200]}))
+"""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--version"],
+        ["--help"],
+        ["schema"],
+        ["schema", "--report"],
+        ["validate", str(EXAMPLES)],
+        ["list", str(EXAMPLES)],
+    ],
+    ids=lambda a: " ".join(a[:1] + [p for p in a[1:] if p.startswith("-")]),
+)
+def test_commands_that_send_nothing_import_no_http_stack(argv: list[str]) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(argv), json.dumps(HEAVY)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["code"] in (0, None), result
+    assert result["heavy"] == [], f"{argv} imported {result['heavy']}"
+    assert result["out"], "the command printed nothing"
