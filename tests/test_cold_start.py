@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import EXAMPLES, ROOT
 
 HEAVY = ("requests", "oauthlib", "requests_oauthlib", "urllib3")
