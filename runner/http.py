@@ -256,7 +256,8 @@ class Transport:
             chunks.append(chunk)
             if time.monotonic() > deadline:
                 raise TransportError(
-                    f"the response body was still arriving after {out.timeout:g}s (timeout)",
+                    f"timed out: the response body was still arriving after {out.timeout:g}s "
+                    "(raise `timeout` on the step, or --timeout)",
                     out.location,
                 )
         return b"".join(chunks)
@@ -265,7 +266,9 @@ class Transport:
 def _size(n: int) -> str:
     for unit in ("bytes", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+            return (
+                f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f}".removesuffix(".0") + f" {unit}"
+            )
         n = n / 1024  # type: ignore[assignment]
     return f"{n} bytes"  # pragma: no cover
 
@@ -276,9 +279,12 @@ def describe_fault(exc: Exception, out: OutgoingRequest) -> str:
     target = parts.netloc or out.url
     text = str(exc)
     if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return f"could not connect to {target} within {out.timeout:g}s (connect timeout)"
+        return f"timed out: could not connect to {target} within {out.timeout:g}s"
     if isinstance(exc, requests.exceptions.ReadTimeout) or "timed out" in text.lower():
-        return f"no response from {target} within {out.timeout:g}s (timeout)"
+        return (
+            f"timed out: {target} sent nothing for {out.timeout:g}s "
+            "(raise `timeout` on the step, or --timeout)"
+        )
     if isinstance(exc, requests.exceptions.SSLError):
         reason = text.split("(Caused by SSLError(", 1)[-1].rstrip(")'\"")
         return (
