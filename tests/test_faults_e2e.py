@@ -77,7 +77,7 @@ def test_stalls_beyond_the_timeout(faults: FaultServer, write, where: str) -> No
 
 def test_timeout_option_is_the_default(faults: FaultServer, write) -> None:  # type: ignore[no-untyped-def]
     started = time.perf_counter()
-    result, steps = run_steps(
+    _result, steps = run_steps(
         faults, write, "  - {name: stall, url: '/stall-headers?s=5'}\n", "--timeout", "0.5"
     )
     assert time.perf_counter() - started < 4.5
@@ -102,7 +102,8 @@ def test_big_body_within_a_raised_limit(faults: FaultServer, write) -> None:  # 
     result, steps = run_steps(
         faults,
         write,
-        "  - {name: big, url: '/big?mb=11', expect: {status: 200, json: {$.data: {type: string}}}}\n",
+        "  - {name: big, url: '/big?mb=11',\n"
+        "     expect: {status: 200, json: {$.data: {type: string}}}}\n",
         "--max-body",
         str(20 * 1024 * 1024),
     )
@@ -130,7 +131,7 @@ def test_invalid_json_under_a_json_content_type(faults: FaultServer, write) -> N
 
 
 def test_non_utf8_and_binary_bodies(faults: FaultServer, write) -> None:  # type: ignore[no-untyped-def]
-    result, steps = run_steps(
+    result, _steps = run_steps(
         faults,
         write,
         "  - {name: latin1, url: /latin1, expect: {body: {contains: caf}}}\n"
