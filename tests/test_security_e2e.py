@@ -366,3 +366,23 @@ def test_relative_files_resolve_against_the_collection_not_the_cwd(
     # 07 uses data/order.schema.json and a multipart file data/hello.txt.
     result = run_cli(EXAMPLES / "07-expectations.yaml", env=demo_env, cwd=tmp_path)
     assert result.code == 0, result.all
+
+
+def test_credentials_are_not_sent_over_plain_http_to_a_remote_host(write) -> None:  # type: ignore[no-untyped-def]
+    path = write(
+        """
+        name: plain http
+        auth:
+          remote: {type: password, token_url: "http://192.0.2.1/token", username: u,
+                   password: "{{ secret.PW }}"}
+        steps:
+          - {name: s, url: "http://127.0.0.1:9/", auth: remote}
+        """
+    )
+    result = run_cli(path, env=clean_env(PW="remote-pw-canary"))
+    assert result.code == 1
+    assert "refusing to send credentials over plain HTTP" in result.out
+    assert "--insecure" in result.out and "remote-pw-canary" not in result.all
+    # With --insecure apirun tries (192.0.2.1 is TEST-NET: nothing answers) — a timeout.
+    insecure = run_cli(path, "--insecure", "--timeout", "0.5", env=clean_env(PW="x"))
+    assert insecure.code == 1 and "refusing" not in insecure.out
