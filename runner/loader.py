@@ -60,7 +60,13 @@ def find_collections(paths: Iterable[str]) -> list[Path]:
         if p.is_dir():
             found.extend(
                 sorted(
-                    (f for f in p.rglob("*") if f.suffix in (".yaml", ".yml") and f.is_file()),
+                    (
+                        f
+                        for f in p.rglob("*")
+                        if f.suffix in (".yaml", ".yml")
+                        and f.is_file()
+                        and not _hidden(f.relative_to(p))
+                    ),
                     key=lambda f: f.as_posix(),
                 )
             )
@@ -69,6 +75,11 @@ def find_collections(paths: Iterable[str]) -> list[Path]:
         else:
             raise UsageError(f"no such file or directory: {raw}", "check the path")
     return found
+
+
+def _hidden(relative: Path) -> bool:
+    """Hidden files and folders (.git, .github, .venv) are not searched for collections."""
+    return any(part.startswith(".") for part in relative.parts)
 
 
 def load_paths(paths: Iterable[str]) -> list[Collection]:

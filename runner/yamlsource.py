@@ -260,7 +260,23 @@ def _children(node: Node) -> list[Node]:
 def parse(file: str, text: str) -> YamlDocument:
     """Parse one YAML document; raise ``YamlFault`` with a located diagnostic on any problem."""
     lines = text.splitlines()
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:  # a control character (NUL, …) in the text
+        before = text[: exc.position]
+        line = before.count("\n") + 1
+        column = exc.position - (before.rfind("\n") + 1) + 1
+        src = lines[line - 1] if 0 < line <= len(lines) else None
+        raise YamlFault(
+            Diagnostic(
+                f"invalid character U+{exc.character:04X} in the file"
+                if isinstance(exc.character, int)
+                else f"invalid character {exc.character!r} in the file",
+                Location(file, line, column),
+                "YAML allows printable characters only: is this a binary file?",
+                src.replace("\x00", " ") if src else None,
+            )
+        ) from None
     try:
         try:
             root = loader.get_single_node()

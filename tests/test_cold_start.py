@@ -32,8 +32,8 @@ print(json.dumps({"code": code, "heavy": heavy, "out": out.getvalue()[:200]}))
         ["--help"],
         ["schema"],
         ["schema", "--report"],
-        ["validate", str(EXAMPLES)],
-        ["list", str(EXAMPLES)],
+        ["validate", *map(str, sorted(EXAMPLES.glob("*.yaml")))],
+        ["list", *map(str, sorted(EXAMPLES.glob("*.yaml")))],
     ],
     ids=lambda a: " ".join(a[:1] + [p for p in a[1:] if p.startswith("-")]),
 )

@@ -115,9 +115,11 @@ def test_public_client_without_pkce_is_refused_by_the_provider(
     server: DemoServer, env: dict[str, str], write, tty_stdin: int
 ) -> None:  # type: ignore[no-untyped-def]
     path = demo_collection(write, "demo-public", "    pkce: false")
+    started = time.perf_counter()
     result = at_terminal(path, tty_stdin, env)
+    assert time.perf_counter() - started < 10  # the error comes back on the redirect
     assert result.code == 1
-    assert "auth block `web`" in result.out
+    assert "auth block `web`" in result.out and "invalid_request" in result.out
     assert "Traceback" not in result.all
 
 

@@ -116,6 +116,9 @@ def test_directories_are_searched_recursively_in_sorted_order(
 ) -> None:
     files = _suite(tmp_path / "suite", 6)
     (tmp_path / "suite" / "notes.txt").write_text("not a collection")
+    hidden = tmp_path / "suite" / ".github" / "workflows"
+    hidden.mkdir(parents=True)
+    (hidden / "ci.yml").write_text("on: push\n")  # hidden folders are not searched
     result = run_cli("list", tmp_path / "suite", env=demo_env)
     assert result.code == 0
     listed = re.findall(r"(group\d/c\d\d\.yaml)", result.out)

@@ -21,6 +21,9 @@ def play_browser(
     with requests.Session() as browser:
         browser.trust_env = False
         page = browser.get(url, timeout=10, allow_redirects=False)
+        if page.is_redirect and page.headers.get("Location"):  # an error sent to the client
+            browser.get(page.headers["Location"], timeout=10)
+            return str(page.headers["Location"])
         if page.status_code != 200:
             raise RuntimeError(f"authorization page answered {page.status_code}: {page.text[:200]}")
         action = urljoin(url, "/oauth/authorize")
