@@ -332,7 +332,7 @@ class DemoHandler(BaseHTTPRequestHandler):
         except FatalClientError as exc:  # unknown client or redirect URI: never redirect
             raise _Reply(400, _error_page(str(exc.error), exc.description or ""), _HTML) from None
         except OAuth2Error as exc:  # RFC 6749 §4.1.2.1: tell the client at its redirect URI
-            raise _Reply(302, b"", {"Location": exc.in_uri(exc.redirect_uri)}) from None
+            raise _Reply(302, b"", {"Location": exc.in_uri(exc.redirect_uri or "")}) from None
         page = _CONSENT.format(
             query=html.escape(self.raw_query, quote=True),
             client=html.escape(self._arg("client_id", "") or ""),
