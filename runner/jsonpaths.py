@@ -11,7 +11,18 @@ class JsonPathSyntax(Exception):
     """An invalid JSONPath; the message names the problem and its column."""
 
 
+_CACHE: dict[str, Any] = {}
+
+
 def compile_path(path: str) -> Any:
+    """Compiled once per distinct path (a 10,000-step collection repeats a few paths)."""
+    compiled = _CACHE.get(path)
+    if compiled is None:
+        compiled = _CACHE[path] = _compile(path)
+    return compiled
+
+
+def _compile(path: str) -> Any:
     import jsonpath_rfc9535
 
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -39,10 +40,13 @@ class Template:
     location: Location
     compiled: Any = field(default=None, compare=False, repr=False)
     native: bool = False
+    parts: tuple[str | tuple[str, ...], ...] | None = field(default=None, compare=False, repr=False)
+    """For simple templates (text and ``{{ name.attr }}`` only): literal strings and name
+    paths, rendered without Jinja; anything unusual falls back to the compiled template."""
 
     @property
     def is_literal(self) -> bool:
-        return self.compiled is None
+        return self.compiled is None and self.parts is None
 
 
 @dataclass(frozen=True)
@@ -223,11 +227,105 @@ class TemplateSyntax(Exception):
 
 _COMPILED: dict[tuple[str, bool], Any] = {}
 
+_SIMPLE_PART = re.compile(r"\{\{\s*([A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*)\s*\}\}")
+_JINJA_NAMES = frozenset({"true", "false", "none", "True", "False", "None", "loop", "self"})
+
+
+def _simple_parts(source: str) -> tuple[str | tuple[str, ...], ...] | None:
+    """Split text + ``{{ a.b }}`` templates; None when any other Jinja syntax is present.
+
+    Such templates cannot have syntax errors, so they need no Jinja work at load time —
+    a 10,000-step collection is mostly these (``/orders/{{ id }}``, ``Bearer {{ token }}``).
+    """
+    if "{%" in source or "{#" in source:
+        return None
+    parts: list[str | tuple[str, ...]] = []
+    pos = 0
+    for match in _SIMPLE_PART.finditer(source):
+        text = source[pos : match.start()]
+        if "{{" in text:
+            return None
+        if text:
+            parts.append(text)
+        path = tuple(match.group(1).split("."))
+        if path[0] in _JINJA_NAMES:
+            return None
+        parts.append(path)
+        pos = match.end()
+    tail = source[pos:]
+    if "{{" in tail:
+        return None
+    if tail:
+        parts.append(tail)
+    return tuple(parts)
+
+
+class _Fallback(Exception):
+    """The fast path met something only Jinja should judge (undefined, unsafe, odd type)."""
+
+
+def _lookup(path: tuple[str, ...], context: Mapping[str, Any]) -> Any:
+    env = environment()
+    name = path[0]
+    if name in context:
+        value = context[name]
+    elif name in env.globals:
+        value = env.globals[name]
+    else:
+        raise _Fallback
+    for attr in path[1:]:
+        # As SandboxedEnvironment.getattr: attribute first, then item; unsafe → Jinja decides.
+        try:
+            found = getattr(value, attr)
+        except AttributeError:
+            try:
+                value = value[attr]
+            except (TypeError, LookupError):
+                raise _Fallback from None
+        else:
+            if not env.is_safe_attribute(value, attr, found):
+                raise _Fallback
+            value = found
+    if isinstance(value, StrictUndefined):
+        raise _Fallback
+    return value
+
+
+def _render_simple(template: Template, context: Mapping[str, Any]) -> Any:
+    parts = template.parts
+    assert parts is not None
+    if template.native:  # one {{ path }}, perhaps with whitespace around it
+        (path,) = [p for p in parts if isinstance(p, tuple)]
+        return _lookup(path, context)
+    return "".join(p if isinstance(p, str) else str(_lookup(p, context)) for p in parts)
+
+
+def _jinja(template: Template) -> Any:
+    """The compiled Jinja code of a template (simple ones are compiled on first need)."""
+    if template.compiled is not None:
+        return template.compiled
+    env = environment()
+    key = (template.source, template.native)
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        if template.native:
+            expr = _native_expression(env, template.source)
+            compiled = env.compile_expression(expr or "", undefined_to_none=False)
+        else:
+            compiled = env.from_string(template.source)
+        _COMPILED[key] = compiled
+    return compiled
+
 
 def compile_template(source: str, location: Location) -> Template:
     """Compile once (identical sources share code); raise ``TemplateSyntax`` when invalid."""
     if not has_syntax(source):
         return Template(source, location)
+    parts = _simple_parts(source)
+    if parts is not None:
+        significant = [p for p in parts if not (isinstance(p, str) and not p.strip())]
+        native = len(significant) == 1 and isinstance(significant[0], tuple)
+        return Template(source, location, None, native, parts)
     env = environment()
     expr = _native_expression(env, source)
     key = (source, expr is not None)
@@ -249,6 +347,13 @@ def referenced_names(source: str) -> set[tuple[str, str]]:
     out: set[tuple[str, str]] = set()
     if not has_syntax(source):
         return out
+    parts = _simple_parts(source)
+    if parts is not None:
+        return {
+            (p[0], p[1])
+            for p in parts
+            if isinstance(p, tuple) and len(p) > 1 and p[0] in ("env", "secret")
+        }
     try:
         ast = environment().parse(source)
     except TemplateSyntaxError:
@@ -268,14 +373,20 @@ def referenced_names(source: str) -> set[tuple[str, str]]:
 def render(template: Template, context: Mapping[str, Any]) -> Any:
     """Render one template: the native value for ``{{ expr }}``, else a string."""
     if template.compiled is None:
-        return template.source
+        if template.parts is None:
+            return template.source
+        try:
+            return _render_simple(template, context)
+        except _Fallback:
+            pass
     try:
+        compiled = _jinja(template)
         if template.native:
-            value = template.compiled(context)
+            value = compiled(context)
             if isinstance(value, StrictUndefined):
                 str(value)  # raises UndefinedError with its message
             return value
-        return template.compiled.render(context)
+        return compiled.render(context)
     except UndefinedError as exc:
         raise TemplateError(f"undefined: {exc.message}", template.location) from None
     except SecurityError as exc:

@@ -82,11 +82,87 @@ def _refuse_tag(loader: _Loader, node: Node) -> Any:
     )
 
 
-_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
-_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
-for _tag in ("binary", "timestamp", "set", "omap", "pairs"):
-    _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse_tag)
-_Loader.add_constructor(None, _refuse_tag)
+_CBase: Any = getattr(yaml, "CSafeLoader", None)
+
+
+class _FastLoader(_CBase or yaml.SafeLoader):  # type: ignore[misc]
+    """The same loader over libyaml's C parser (several times faster), when available."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.container_nodes: dict[int, Node] = {}
+
+
+_FAST_PARSER = _CBase is not None
+MAX_FAST_FLOW_DEPTH = 5_000
+"""Deeper flow nesting goes to the pure-Python parser, which turns recursion into an error."""
+
+
+def _guarded(base: Any) -> Any:
+    """PyYAML's int/float constructors crash on some resolver matches (``0x_``: ValueError,
+    IndexError); such a scalar becomes a located error instead."""
+
+    def construct(loader: Any, node: ScalarNode) -> Any:
+        try:
+            return base(loader, node)
+        except (ValueError, IndexError, OverflowError):
+            raise ConstructorError(
+                None,
+                None,
+                f"{node.value!r} looks like a number but is not one (quote it to keep a string)",
+                node.start_mark,
+            ) from None
+
+    return construct
+
+
+for _cls in (_Loader, _FastLoader):
+    _cls.add_constructor("tag:yaml.org,2002:int", _guarded(yaml.SafeLoader.construct_yaml_int))
+    _cls.add_constructor("tag:yaml.org,2002:float", _guarded(yaml.SafeLoader.construct_yaml_float))
+    _cls.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+    _cls.add_constructor("tag:yaml.org,2002:map", _construct_map)
+    _cls.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+    for _tag in ("binary", "timestamp", "set", "omap", "pairs"):
+        _cls.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse_tag)
+    _cls.add_constructor(None, _refuse_tag)
+
+
+def _flow_depth_bound(text: str) -> int:
+    """An upper bound of ``[``/``{`` nesting (quotes ignored, so it may over-count)."""
+    depth = deepest = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif ch in "]}" and depth:
+            depth -= 1
+    return deepest
+
+
+def _make_loader(text: str) -> Any:
+    if _FAST_PARSER and ("[" not in text or _flow_depth_bound(text) <= MAX_FAST_FLOW_DEPTH):
+        return _FastLoader(text)
+    return _Loader(text)
+
+
+def _reader_fault(file: str, text: str, lines: list[str], exc: Any) -> YamlFault:
+    """A control character (NUL, …) in the text, located."""
+    position = min(int(exc.position or 0), len(text))
+    before = text[:position]
+    line = before.count("\n") + 1
+    column = position - (before.rfind("\n") + 1) + 1
+    src = lines[line - 1] if 0 < line <= len(lines) else None
+    char = exc.character
+    shown = f"U+{char:04X}" if isinstance(char, int) else repr(char)
+    return YamlFault(
+        Diagnostic(
+            f"invalid character {shown} in the file",
+            Location(file, line, column),
+            "YAML allows printable characters only: is this a binary file?",
+            "".join(c if c.isprintable() else " " for c in src) if src else None,
+        )
+    )
 
 
 @dataclass
@@ -185,6 +261,50 @@ def decode(file: str, raw: bytes) -> str:
     return text
 
 
+def _check_keys(file: str, node: MappingNode, lines: list[str]) -> None:
+    seen: dict[str, Node] = {}
+    for key_node, _ in node.value:
+        if not isinstance(key_node, ScalarNode):
+            raise _fault(
+                file, lines, "a mapping key must be a plain value, not a list or mapping", key_node
+            )
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = str(key_node.value)
+        if key in seen:
+            first = _mark_location(file, seen[key].start_mark)
+            raise _fault(
+                file,
+                lines,
+                f"duplicate key {key!r} (first defined at line {first.line})",
+                key_node,
+                "remove one of them: YAML keeps only the last",
+            )
+        seen[key] = key_node
+
+
+def _fault(
+    file: str, lines: list[str], message: str, node: Node, hint: str | None = None
+) -> YamlFault:
+    loc = _mark_location(file, node.start_mark)
+    src = lines[loc.line - 1] if 0 < loc.line <= len(lines) else None
+    return YamlFault(Diagnostic(message, loc, hint, src))
+
+
+def _check_tree(file: str, root: Node, lines: list[str]) -> None:
+    """Without anchors the nodes form a tree: only keys and depth need checking."""
+    stack: list[tuple[Node, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _fault(file, lines, f"the YAML is nested more than {MAX_DEPTH} levels deep", node)
+        if isinstance(node, MappingNode):
+            _check_keys(file, node, lines)
+            stack.extend((value_node, depth + 1) for _, value_node in node.value)
+        elif isinstance(node, SequenceNode):
+            stack.extend((child, depth + 1) for child in node.value)
+
+
 def _check_structure(file: str, root: Node, lines: list[str]) -> None:
     """Duplicate keys, non-scalar keys, depth, recursion and alias expansion, iteratively."""
     expanded: dict[int, int] = {}
@@ -220,24 +340,7 @@ def _check_structure(file: str, root: Node, lines: list[str]) -> None:
         if depth > MAX_DEPTH:
             raise fault(f"the YAML is nested more than {MAX_DEPTH} levels deep", node)
         if isinstance(node, MappingNode):
-            seen: dict[str, Node] = {}
-            for key_node, _ in node.value:
-                if not isinstance(key_node, ScalarNode):
-                    raise fault(
-                        "a mapping key must be a plain value, not a list or mapping",
-                        key_node,
-                    )
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    continue
-                key = str(key_node.value)
-                if key in seen:
-                    first = _mark_location(file, seen[key].start_mark)
-                    raise fault(
-                        f"duplicate key {key!r} (first defined at line {first.line})",
-                        key_node,
-                        "remove one of them: YAML keeps only the last",
-                    )
-                seen[key] = key_node
+            _check_keys(file, node, lines)
         on_path.add(nid)
         stack.append((node, depth, True))
         for child in _children(node):
@@ -261,22 +364,9 @@ def parse(file: str, text: str) -> YamlDocument:
     """Parse one YAML document; raise ``YamlFault`` with a located diagnostic on any problem."""
     lines = text.splitlines()
     try:
-        loader = _Loader(text)
-    except yaml.reader.ReaderError as exc:  # a control character (NUL, …) in the text
-        before = text[: exc.position]
-        line = before.count("\n") + 1
-        column = exc.position - (before.rfind("\n") + 1) + 1
-        src = lines[line - 1] if 0 < line <= len(lines) else None
-        raise YamlFault(
-            Diagnostic(
-                f"invalid character U+{exc.character:04X} in the file"
-                if isinstance(exc.character, int)
-                else f"invalid character {exc.character!r} in the file",
-                Location(file, line, column),
-                "YAML allows printable characters only: is this a binary file?",
-                src.replace("\x00", " ") if src else None,
-            )
-        ) from None
+        loader = _make_loader(text)
+    except yaml.reader.ReaderError as exc:
+        raise _reader_fault(file, text, lines, exc) from None
     try:
         try:
             root = loader.get_single_node()
@@ -288,7 +378,10 @@ def parse(file: str, text: str) -> YamlDocument:
                         "a collection needs at least `name:` and `steps:`",
                     )
                 )
-            _check_structure(file, root, lines)
+            if "&" in text:  # anchors: aliases may share or loop nodes
+                _check_structure(file, root, lines)
+            else:
+                _check_tree(file, root, lines)
             data = loader.construct_document(root)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
@@ -298,6 +391,12 @@ def parse(file: str, text: str) -> YamlDocument:
                 problem = f"{exc.context}, {exc.problem}"
             src = lines[loc.line - 1] if 0 < loc.line <= len(lines) else None
             raise YamlFault(Diagnostic(f"invalid YAML: {problem}", loc, None, src)) from None
+        except yaml.reader.ReaderError as exc:
+            raise _reader_fault(file, text, lines, exc) from None
+        except (ValueError, IndexError, TypeError, OverflowError) as exc:  # a PyYAML corner
+            raise YamlFault(
+                Diagnostic(f"invalid YAML: {exc}", Location(file, 1, 1), None, None)
+            ) from None
         except yaml.YAMLError as exc:
             raise YamlFault(Diagnostic(f"invalid YAML: {exc}", Location(file, 1, 1))) from None
         except RecursionError:
