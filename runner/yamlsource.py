@@ -116,7 +116,28 @@ def _guarded(base: Any) -> Any:
     return construct
 
 
+_RESOLVED: dict[tuple[str, Any], str] = {}
+
+
+def _cached_resolve(base: Any) -> Any:
+    """Resolver.resolve runs a regex per plain scalar; keys and values repeat a lot."""
+
+    def resolve(self: Any, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is not ScalarNode:
+            return base(self, kind, value, implicit)
+        key = (value, implicit)
+        tag = _RESOLVED.get(key)
+        if tag is None:
+            tag = base(self, kind, value, implicit)
+            if len(_RESOLVED) < 100_000:
+                _RESOLVED[key] = tag
+        return tag
+
+    return resolve
+
+
 for _cls in (_Loader, _FastLoader):
+    _cls.resolve = _cached_resolve(_cls.resolve)
     _cls.add_constructor("tag:yaml.org,2002:int", _guarded(yaml.SafeLoader.construct_yaml_int))
     _cls.add_constructor("tag:yaml.org,2002:float", _guarded(yaml.SafeLoader.construct_yaml_float))
     _cls.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
@@ -305,6 +326,41 @@ def _check_tree(file: str, root: Node, lines: list[str]) -> None:
             stack.extend((child, depth + 1) for child in node.value)
 
 
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+
+
+def _construct_tree(loader: Any, root: Node) -> Any:
+    """Build the data of an alias-free node tree directly — what ``construct_document``
+    does, minus its per-node bookkeeping (the hot path for large collections). Merge keys
+    and tags other than the JSON ones go through the loader's own constructors."""
+    constructors = loader.yaml_constructors
+    nodes_of = loader.container_nodes
+
+    def build(node: Node) -> Any:
+        tag = node.tag
+        if tag == _STR:
+            return node.value
+        if tag == _MAP and isinstance(node, MappingNode):
+            if any(k.tag == "tag:yaml.org,2002:merge" for k, _ in node.value):
+                return loader.construct_document(node)
+            data: dict[str, Any] = {}
+            nodes_of[id(data)] = node
+            for key_node, value_node in node.value:
+                data[str(key_node.value)] = build(value_node)
+            return data
+        if tag == _SEQ and isinstance(node, SequenceNode):
+            items: list[Any] = []
+            nodes_of[id(items)] = node
+            items.extend(build(child) for child in node.value)
+            return items
+        constructor = constructors.get(tag) or constructors[None]
+        return constructor(loader, node)
+
+    return build(root)
+
+
 def _check_structure(file: str, root: Node, lines: list[str]) -> None:
     """Duplicate keys, non-scalar keys, depth, recursion and alias expansion, iteratively."""
     expanded: dict[int, int] = {}
@@ -380,9 +436,10 @@ def parse(file: str, text: str) -> YamlDocument:
                 )
             if "&" in text:  # anchors: aliases may share or loop nodes
                 _check_structure(file, root, lines)
+                data = loader.construct_document(root)
             else:
                 _check_tree(file, root, lines)
-            data = loader.construct_document(root)
+                data = _construct_tree(loader, root)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             loc = _mark_location(file, mark) if mark is not None else Location(file, 1, 1)
