@@ -137,7 +137,7 @@ def _cached_resolve(base: Any) -> Any:
 
 
 for _cls in (_Loader, _FastLoader):
-    _cls.resolve = _cached_resolve(_cls.resolve)
+    _cls.resolve = _cached_resolve(_cls.resolve)  # type: ignore[method-assign]
     _cls.add_constructor("tag:yaml.org,2002:int", _guarded(yaml.SafeLoader.construct_yaml_int))
     _cls.add_constructor("tag:yaml.org,2002:float", _guarded(yaml.SafeLoader.construct_yaml_float))
     _cls.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
