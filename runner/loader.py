@@ -7,10 +7,12 @@ express (unknown auth names, duplicate step names, …). Nothing here touches th
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -89,14 +91,31 @@ def load_paths(paths: Iterable[str]) -> list[Collection]:
         raise UsageError("no collection files (*.yaml, *.yml) found", "give a file or directory")
     collections: list[Collection] = []
     diagnostics: list[Diagnostic] = []
-    for f in files:
-        try:
-            collections.append(load_file(f))
-        except LoadError as exc:
-            diagnostics.extend(exc.diagnostics)
+    with _collector_paused():
+        for f in files:
+            try:
+                collections.append(load_file(f))
+            except LoadError as exc:
+                diagnostics.extend(exc.diagnostics)
     if diagnostics:
         raise LoadError(diagnostics)
+    # What was loaded lives for the whole run: keep it out of later collections' way.
+    gc.freeze()
     return collections
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Loading allocates hundreds of thousands of long-lived objects (nodes, models) and
+    no cycles worth collecting; with the cyclic GC on, its full passes over that growing
+    heap took two thirds of the load time of a 10,000-step collection."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def load_file(path: Path, display: str | None = None) -> Collection:
