@@ -10,9 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import TemplateError
 from .http import HttpResponse
 from .jsonpaths import MISSING, all_values, first
 from .model import Capture
+from .predicates import compile_regex
 from .templating import Template, Value
 
 
@@ -61,7 +63,14 @@ def _cookie(cap: Capture, ex: Exchange) -> Any:
 
 
 def _regex(cap: Capture, ex: Exchange) -> Any:
-    pattern = cap.compiled if cap.compiled is not None else re.compile(str(ex.render(cap.argument)))
+    pattern = cap.compiled
+    if pattern is None:
+        source = str(ex.render(cap.argument))
+        try:
+            pattern = compile_regex(source)
+        except re.error as exc:
+            message = f"invalid regular expression {source!r}: {exc}"
+            raise TemplateError(message, cap.location) from None
     match = pattern.search(ex.response.text)
     if match is None:
         raise NotFound(f"/{pattern.pattern}/ does not match the response body")

@@ -32,7 +32,7 @@ from .model import (
     Retry,
     Step,
 )
-from .predicates import PREDICATES, TYPE_NAMES
+from .predicates import PREDICATES, TYPE_NAMES, compile_regex
 from .schema import did_you_mean, validate
 from .templating import (
     MapValue,
@@ -45,6 +45,7 @@ from .templating import (
 )
 from .yamlsource import YamlDocument, YamlFault, decode, parse
 
+MAX_SCHEMA_BYTES = 5 * 1024 * 1024
 MAX_FILE_BYTES = 20 * 1024 * 1024
 """Collections larger than this are refused before parsing (nobody writes 20 MB of YAML)."""
 
@@ -190,8 +191,9 @@ class _Builder:
             tmpl = compile_template(text, location)
         except TemplateSyntax as exc:
             loc = location
-            if exc.line_offset:
-                loc = Location(location.file, location.line + exc.line_offset, 1)
+            if exc.line_offset:  # a multi-line string: the line inside it, within the file
+                line = min(location.line + exc.line_offset, max(len(self.doc.lines), 1))
+                loc = Location(location.file, line, 1)
             self.error(f"template syntax error: {exc.message}", loc, "check the {{ }} braces")
             return Template(text, location)
         for ns, name in referenced_names(text):
@@ -379,7 +381,11 @@ class _Builder:
                 f = spec["file"]
                 if "{" in f:
                     continue
-                if not (self.path.parent / f).is_file():
+                try:
+                    exists = (self.path.parent / f).is_file()
+                except OSError:  # a name too long for the file system, …
+                    exists = False
+                if not exists:
                     self.error(
                         f"multipart file not found: {f}",
                         self.doc.loc(spec, "file"),
@@ -403,9 +409,9 @@ class _Builder:
         if "{{" in pattern:
             return None
         try:
-            return re.compile(pattern)
+            return compile_regex(pattern)
         except re.error as exc:
-            self.error(f"invalid regular expression {pattern!r}: {exc}", location)
+            self.error(f"invalid regular expression {_clip(pattern)}: {exc}", location)
             return None
 
     # -- expectations --------------------------------------------------------------------
@@ -509,14 +515,19 @@ class _Builder:
             subject = raw
             file = self.path.parent / raw
             try:
+                if not file.is_file():  # not /dev/zero, not a folder, not a FIFO
+                    raise OSError(f"{file} is not a regular file")
+                if file.stat().st_size > MAX_SCHEMA_BYTES:
+                    raise OSError(f"larger than {MAX_SCHEMA_BYTES:,} bytes")
                 text = file.read_text(encoding="utf-8")
                 if file.suffix in (".yaml", ".yml"):
                     schema = parse(str(file), text).data
                 else:
                     schema = json.loads(text)
             except (OSError, UnicodeDecodeError) as exc:
+                reason = getattr(exc, "strerror", None) or exc
                 self.error(
-                    f"cannot read schema file {raw!r}: {exc}",
+                    f"cannot read schema file {_clip(raw)}: {reason}",
                     loc,
                     f"paths are relative to the collection's folder ({self.path.parent})",
                 )
@@ -532,6 +543,9 @@ class _Builder:
 
         if not isinstance(schema, dict):
             self.error("a JSON Schema must be a mapping (or a file path)", loc)
+            return None
+        if "$schema" in schema and not isinstance(schema["$schema"], str):
+            self.error("`$schema` must be a URI string, e.g. the 2020-12 draft's", loc)
             return None
         default = validators.Draft202012Validator
         cls = validators.validator_for(schema, default=default)
@@ -631,3 +645,9 @@ def display_path(path: Path) -> str:
         return os.path.relpath(path)
     except ValueError:
         return str(path)
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    """A value quoted in a message, shortened: a 5 MB pattern is not a useful message."""
+    shown = repr(text)
+    return shown if len(shown) <= limit else shown[: limit - 4] + "…'"

@@ -152,7 +152,12 @@ def _not_contains(actual: Any, operand: Any) -> str | None:
 
 @lru_cache(maxsize=512)
 def compile_regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+    """``re.compile`` whose every failure is ``re.error`` (huge repeats overflow, deep
+    nesting recurses: found by fuzzing)."""
+    try:
+        return re.compile(pattern)
+    except (OverflowError, RecursionError, ValueError) as exc:
+        raise re.error(str(exc) or type(exc).__name__) from None
 
 
 def _matches(actual: Any, operand: Any) -> str | None:

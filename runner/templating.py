@@ -208,7 +208,10 @@ def _native_expression(env: SandboxedEnvironment, source: str) -> str | None:
     inner = stripped[2:-2]
     if "{{" in inner or "}}" in inner or "{%" in inner or "{#" in inner:
         # Could still be one expression with a '}}' inside a string literal: ask the lexer.
-        kinds = [tok for _, tok, _ in env.lex(stripped)]
+        try:
+            kinds = [tok for _, tok, _ in env.lex(stripped)]
+        except TemplateSyntaxError:
+            return None  # compiling reports it, with its position
         if kinds.count("variable_begin") != 1 or kinds[0] != "variable_begin":
             return None
         if kinds[-1] != "variable_end":
@@ -339,6 +342,8 @@ def compile_template(source: str, location: Location) -> Template:
             _COMPILED[key] = compiled
     except TemplateSyntaxError as exc:
         raise TemplateSyntax(exc.message or "invalid template", (exc.lineno or 1) - 1) from None
+    except RecursionError:
+        raise TemplateSyntax("the expression is nested too deeply", 0) from None
     return Template(source, location, compiled, expr is not None)
 
 
@@ -356,7 +361,7 @@ def referenced_names(source: str) -> set[tuple[str, str]]:
         }
     try:
         ast = environment().parse(source)
-    except TemplateSyntaxError:
+    except (TemplateSyntaxError, RecursionError):
         return out
     for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
         target = getattr(node, "node", None)

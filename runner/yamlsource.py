@@ -59,7 +59,15 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+def _expect_kind(node: Node, kind: type[Node], what: str) -> None:
+    if not isinstance(node, kind):
+        raise ConstructorError(
+            None, None, f"the tag {node.tag!r} needs a {what} here", node.start_mark
+        )
+
+
 def _construct_map(loader: _Loader, node: MappingNode) -> Iterator[dict[str, Any]]:
+    _expect_kind(node, MappingNode, "mapping")
     data: dict[str, Any] = {}
     loader.container_nodes[id(data)] = node
     yield data
@@ -70,6 +78,7 @@ def _construct_map(loader: _Loader, node: MappingNode) -> Iterator[dict[str, Any
 
 
 def _construct_seq(loader: _Loader, node: SequenceNode) -> Iterator[list[Any]]:
+    _expect_kind(node, SequenceNode, "list")
     data: list[Any] = []
     loader.container_nodes[id(data)] = node
     yield data
@@ -104,14 +113,20 @@ def _guarded(base: Any) -> Any:
 
     def construct(loader: Any, node: ScalarNode) -> Any:
         try:
-            return base(loader, node)
-        except (ValueError, IndexError, OverflowError):
+            value = base(loader, node)
+        except (ValueError, IndexError, OverflowError, KeyError):
             raise ConstructorError(
                 None,
                 None,
-                f"{node.value!r} looks like a number but is not one (quote it to keep a string)",
+                f"{node.value!r} is not a valid {node.tag.rsplit(':', 1)[-1]} "
+                "(quote it to keep a string)",
                 node.start_mark,
             ) from None
+        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+            raise ConstructorError(
+                None, None, "the number is too large (quote it to keep a string)", node.start_mark
+            )
+        return value
 
     return construct
 
@@ -140,6 +155,7 @@ for _cls in (_Loader, _FastLoader):
     _cls.resolve = _cached_resolve(_cls.resolve)  # type: ignore[method-assign]
     _cls.add_constructor("tag:yaml.org,2002:int", _guarded(yaml.SafeLoader.construct_yaml_int))
     _cls.add_constructor("tag:yaml.org,2002:float", _guarded(yaml.SafeLoader.construct_yaml_float))
+    _cls.add_constructor("tag:yaml.org,2002:bool", _guarded(yaml.SafeLoader.construct_yaml_bool))
     _cls.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
     _cls.add_constructor("tag:yaml.org,2002:map", _construct_map)
     _cls.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
@@ -260,6 +276,15 @@ class YamlDocument:
         return Diagnostic(message, location, hint, self.source_line(location.line), span)
 
 
+def clamp(loc: Location, lines: list[str]) -> Location:
+    """libyaml reports an unexpected end of a file without a final newline one line past
+    it; point at the end of the last line instead."""
+    if loc.line <= max(len(lines), 1):
+        return loc
+    last = lines[-1] if lines else ""
+    return Location(loc.file, max(len(lines), 1), len(last) + 1)
+
+
 def _mark_location(file: str, mark: Any) -> Location:
     return Location(file, mark.line + 1, mark.column + 1)
 
@@ -355,6 +380,10 @@ def _construct_tree(loader: Any, root: Node) -> Any:
             nodes_of[id(items)] = node
             items.extend(build(child) for child in node.value)
             return items
+        if tag == _MAP:
+            _expect_kind(node, MappingNode, "mapping")
+        if tag == _SEQ:
+            _expect_kind(node, SequenceNode, "list")
         constructor = constructors.get(tag) or constructors[None]
         return constructor(loader, node)
 
@@ -423,6 +452,10 @@ def parse(file: str, text: str) -> YamlDocument:
         loader = _make_loader(text)
     except yaml.reader.ReaderError as exc:
         raise _reader_fault(file, text, lines, exc) from None
+    except UnicodeError:  # a lone surrogate in a str (files are decoded first: never there)
+        raise YamlFault(
+            Diagnostic("the text is not valid Unicode", Location(file, 1, 1), None, None)
+        ) from None
     try:
         try:
             root = loader.get_single_node()
@@ -443,6 +476,7 @@ def parse(file: str, text: str) -> YamlDocument:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             loc = _mark_location(file, mark) if mark is not None else Location(file, 1, 1)
+            loc = clamp(loc, lines)
             problem = exc.problem or exc.context or "invalid YAML"
             if exc.context and exc.problem and not isinstance(exc, ConstructorError):
                 problem = f"{exc.context}, {exc.problem}"
