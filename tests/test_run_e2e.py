@@ -342,7 +342,7 @@ def test_invalid_collections_report_every_error_located_and_send_nothing(
             "one source",
         ),
         ("- just\n- a list\n", "must be a mapping"),
-        ("name: [unclosed\n", "2:1"),
+        ("name: [unclosed\n", "c.yaml:1:16"),
         ("name: !!python/object:os.system x\nsteps: []\n", "tag"),
     ],
 )
