@@ -12,7 +12,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from .templating import (
     TemplateSyntax,
     Value,
     compile_template,
+    has_syntax,
     iter_templates,
     referenced_names,
 )
@@ -158,16 +159,23 @@ def load_text(raw: bytes | str, name: str, path: Path | None = None) -> Collecti
             ]
         )
     diagnostics = validate(doc)
-    if diagnostics:
-        raise LoadError(diagnostics)
     builder = _Builder(doc, path or Path(name).resolve())
+    if diagnostics:
+        # Every mistake at once: the semantic checks too, as far as they get on data the
+        # schema rejected (the builder expects valid data, so it may stop early).
+        with suppress(Exception):
+            builder.collection()
+        seen = {(d.location.line, d.location.column) for d in diagnostics if d.location}
+        extra = [d for d in builder.diagnostics if d.location and _key(d) not in seen]
+        raise LoadError(sorted([*diagnostics, *extra], key=_key))
     collection = builder.collection()
     if builder.diagnostics:
-        builder.diagnostics.sort(
-            key=lambda d: (d.location.line, d.location.column) if d.location else (0, 0)
-        )
-        raise LoadError(builder.diagnostics)
+        raise LoadError(sorted(builder.diagnostics, key=_key))
     return collection
+
+
+def _key(d: Diagnostic) -> tuple[int, int]:
+    return (d.location.line, d.location.column) if d.location else (0, 0)
 
 
 class _Builder:
@@ -214,6 +222,22 @@ class _Builder:
         if isinstance(raw, (bool, int, float)) or raw is None:
             return raw
         return self.template(str(raw), loc)  # pragma: no cover - only JSON types reach here
+
+    def number(self, container: dict[str, Any], key: str) -> Value:
+        """A number, or a template that renders one: a plain word is a mistake found now."""
+        raw = container.get(key)
+        if isinstance(raw, str) and not has_syntax(raw):
+            try:
+                float(raw)
+            except ValueError:
+                self.error(
+                    f"`{key}` must be a number, not {_clip(raw)}",
+                    self.doc.loc(container, key),
+                    'write seconds as a number, e.g. 2.5 (or a template: "{{ t }}")'
+                    if key == "timeout"
+                    else "write a number (or a template that renders one)",
+                )
+        return self.opt(container, key)
 
     def opt(self, container: dict[str, Any], key: str) -> Value:
         return self.value(container, key) if key in container else None
@@ -295,7 +319,7 @@ class _Builder:
         return Defaults(
             headers=self.mapping(raw, "headers"),
             auth=self.auth_ref(raw, auth_names),
-            timeout=self.opt(raw, "timeout"),
+            timeout=self.number(raw, "timeout"),
             verify=self.opt(raw, "verify"),
             follow_redirects=self.opt(raw, "follow_redirects"),
             cert=self.opt(raw, "cert"),
@@ -362,7 +386,7 @@ class _Builder:
             headers=self.mapping(raw, "headers"),
             body=body,
             auth=self.auth_ref(raw, auth_names),
-            timeout=self.opt(raw, "timeout"),
+            timeout=self.number(raw, "timeout"),
             verify=self.opt(raw, "verify"),
             follow_redirects=self.opt(raw, "follow_redirects"),
             cert=self.opt(raw, "cert"),
@@ -494,7 +518,7 @@ class _Builder:
             out.append(self.schema_check(expect))
         if "max_ms" in expect:
             out.append(
-                Check("max_ms", "", self.value(expect, "max_ms"), self.doc.loc(expect, "max_ms"))
+                Check("max_ms", "", self.number(expect, "max_ms"), self.doc.loc(expect, "max_ms"))
             )
         exprs = expect.get("expr")
         if exprs is not None:

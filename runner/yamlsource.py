@@ -481,7 +481,9 @@ def parse(file: str, text: str) -> YamlDocument:
             if exc.context and exc.problem and not isinstance(exc, ConstructorError):
                 problem = f"{exc.context}, {exc.problem}"
             src = lines[loc.line - 1] if 0 < loc.line <= len(lines) else None
-            raise YamlFault(Diagnostic(f"invalid YAML: {problem}", loc, None, src)) from None
+            raise YamlFault(
+                Diagnostic(f"invalid YAML: {problem}", loc, _yaml_hint(problem, src), src)
+            ) from None
         except yaml.reader.ReaderError as exc:
             raise _reader_fault(file, text, lines, exc) from None
         except (ValueError, IndexError, TypeError, OverflowError) as exc:  # a PyYAML corner
@@ -518,3 +520,16 @@ def load_scalar(text: str) -> Any:
     if isinstance(value, (dict, list)):
         return text
     return value
+
+
+def _yaml_hint(problem: str, line: str | None) -> str | None:
+    """What usually causes PyYAML's terser complaints."""
+    if line is not None and "\t" in line[: len(line) - len(line.lstrip())]:
+        return "indent with spaces: YAML does not allow tabs for indentation"
+    if "is not supported here" in problem:
+        return "only plain YAML values are allowed: strings, numbers, booleans, lists, mappings"
+    if "mapping values are not allowed" in problem:
+        return "a value containing ': ' must be quoted"
+    if "did not find expected" in problem or "expected <block end>" in problem:
+        return "check the indentation of this line against the lines above it"
+    return None
