@@ -365,7 +365,7 @@ def _construct_tree(loader: Any, root: Node) -> Any:
 
     def build(node: Node) -> Any:
         tag = node.tag
-        if tag == _STR:
+        if tag == _STR and isinstance(node, ScalarNode):
             return node.value
         if tag == _MAP and isinstance(node, MappingNode):
             if any(k.tag == "tag:yaml.org,2002:merge" for k, _ in node.value):
