@@ -379,11 +379,14 @@ def profile(tmp: Path) -> None:
     import pstats
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from runner.cli import main as apirun_main
 
+    profiler = cProfile.Profile()
     with python_server() if not nginx_binary() else nginx_server(tmp) as base:
         path = tmp / "p.yaml"
         path.write_text(collection(2000, base))
-        cProfile.runctx("main(['run', str(path), '-q'])", globals(), locals(), str(tmp / "prof"))
+        profiler.runcall(apirun_main, ["run", str(path), "-q"])
+    profiler.dump_stats(str(tmp / "prof"))
     pstats.Stats(str(tmp / "prof")).sort_stats("cumulative").print_stats(25)
 
 
