@@ -332,7 +332,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> list[Row]:
     with python_server() as slow:
         suite = tmp / "suite"
         suite.mkdir()
-        for i in range(16):
+        for i in range(SUITE_SIZE):
             steps = "".join(
                 f"  - {{name: d{j}, url: /delay, expect: {{status: 200}}}}\n" for j in range(5)
             )
@@ -387,7 +387,9 @@ def profile(tmp: Path) -> None:
         path.write_text(collection(2000, base))
         profiler.runcall(apirun_main, ["run", str(path), "-q"])
     profiler.dump_stats(str(tmp / "prof"))
-    pstats.Stats(str(tmp / "prof")).sort_stats("cumulative").print_stats(25)
+    stats = pstats.Stats(str(tmp / "prof"))
+    stats.sort_stats("cumulative").print_stats(25)
+    stats.sort_stats("tottime").print_stats("runner", 25)
 
 
 def main() -> int:
