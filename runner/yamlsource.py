@@ -530,6 +530,8 @@ def _yaml_hint(problem: str, line: str | None) -> str | None:
         return "only plain YAML values are allowed: strings, numbers, booleans, lists, mappings"
     if "mapping values are not allowed" in problem:
         return "a value containing ': ' must be quoted"
+    if "flow mapping" in problem or "flow sequence" in problem:
+        return "inside { } and [ ], quote text that contains [ ] { } , or ': '"
     if "did not find expected" in problem or "expected <block end>" in problem:
         return "check the indentation of this line against the lines above it"
     return None
