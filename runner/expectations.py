@@ -51,13 +51,13 @@ def check_predicates(pset: PredicateSet, actual: Any, render: Render) -> list[tu
     return out
 
 
-def match(check: Check, actual: Any, render: Render, what: str) -> list[Failure]:
+def match(check: Check, actual: Any, render: Render) -> list[Failure]:
     """Compare ``actual`` to the check's expected value or predicate map."""
     expected = check.expected
     if isinstance(expected, PredicateSet):
         return [
             Failure(
-                f"{check.label} {name}", f"{what}: {reason}", check.location, None, show(actual)
+                f"{check.label} {name}", reason, check.location, None, show(actual)
             )
             for name, reason in check_predicates(expected, actual, render)
         ]
@@ -66,7 +66,7 @@ def match(check: Check, actual: Any, render: Render, what: str) -> list[Failure]
         return [
             Failure(
                 check.label,
-                f"{what}: expected {show(value)}, found nothing",
+                f"expected {show(value)}, found nothing",
                 check.location,
                 show(value),
                 "nothing",
@@ -78,7 +78,7 @@ def match(check: Check, actual: Any, render: Render, what: str) -> list[Failure]
     return [
         Failure(
             check.label,
-            f"{what}: expected {show(value)}, got {show(actual)}",
+            f"expected {show(value)}, got {show(actual)}",
             check.location,
             show(value),
             show(actual),
@@ -94,7 +94,7 @@ def _header_text(value: Any) -> str:
 
 def _status(check: Check, response: HttpResponse, render: Render) -> list[Failure]:
     if isinstance(check.expected, PredicateSet):
-        return match(check, response.status, render, "status")
+        return match(check, response.status, render)
     expected = render(check.expected)
     actual = response.status
     ok: bool
@@ -127,7 +127,7 @@ def _status_matches(expected: Any, actual: int) -> bool:
 
 def _header(check: Check, response: HttpResponse, render: Render) -> list[Failure]:
     actual = response.headers.get(check.subject)
-    return match(check, MISSING if actual is None else actual, render, f"header {check.subject}")
+    return match(check, MISSING if actual is None else actual, render)
 
 
 def _json(check: Check, response: HttpResponse, render: Render) -> list[Failure]:
@@ -136,11 +136,11 @@ def _json(check: Check, response: HttpResponse, render: Render) -> list[Failure]
     except ValueError as exc:
         return [Failure(check.label, str(exc), check.location)]
     actual = first(check.compiled, document)
-    return match(check, actual, render, check.subject)
+    return match(check, actual, render)
 
 
 def _body(check: Check, response: HttpResponse, render: Render) -> list[Failure]:
-    return match(check, response.text, render, "body")
+    return match(check, response.text, render)
 
 
 def _schema(check: Check, response: HttpResponse, render: Render) -> list[Failure]:
