@@ -56,9 +56,7 @@ def match(check: Check, actual: Any, render: Render) -> list[Failure]:
     expected = check.expected
     if isinstance(expected, PredicateSet):
         return [
-            Failure(
-                f"{check.label} {name}", reason, check.location, None, show(actual)
-            )
+            Failure(f"{check.label} {name}", reason, check.location, None, show(actual))
             for name, reason in check_predicates(expected, actual, render)
         ]
     value = render(expected)
