@@ -204,9 +204,14 @@ class _Builder:
                 loc = Location(location.file, line, 1)
             self.error(f"template syntax error: {exc.message}", loc, "check the {{ }} braces")
             return Template(text, location)
-        for ns, name in referenced_names(text):
-            if ns == "secret":
-                self.secret_names.add(name)
+        if tmpl.parts is not None:  # simple template: its names are already split out
+            for part in tmpl.parts:
+                if isinstance(part, tuple) and len(part) > 1 and part[0] == "secret":
+                    self.secret_names.add(part[1])
+        else:
+            for ns, name in referenced_names(text):
+                if ns == "secret":
+                    self.secret_names.add(name)
         return tmpl
 
     def value(self, container: Any, key: str | int) -> Value:

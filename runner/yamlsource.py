@@ -244,6 +244,13 @@ class YamlDocument:
         self, container: Any, key: str | int | None = None, *, of_key: bool = False
     ) -> Location:
         """Location of ``container[key]`` (or of the key itself), else of the container."""
+        if key.__class__ is str:  # the hot path: a value in a mapping
+            mapping = self._container_nodes.get(id(container))
+            if mapping.__class__ is MappingNode:
+                pair = self._pairs(mapping).get(key)  # type: ignore[arg-type]
+                if pair is not None:
+                    mark = pair[0 if of_key else 1].start_mark
+                    return Location(self.file, mark.line + 1, mark.column + 1)
         node = (
             self.node_of(container)
             if key is None
