@@ -51,7 +51,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def _serve(server: DemoServer) -> int:
     print(f"demo API listening on {server.url} (Ctrl-C to stop)")
-    print(f"try: DEMO_URL={server.url} apirun examples/")
+    print(f"try: DEMO_URL={server.url} apirun examples/*.yaml")
     sys.stdout.flush()
     try:
         while True:
