@@ -470,3 +470,31 @@ def test_retry_until_and_when(write, demo_env, tmp_path: Path) -> None:  # type:
     steps = report(out)["collections"][0]["steps"]
     assert steps[0]["outcome"] == "failed" and steps[0]["attempts"] == 3
     assert steps[1]["outcome"] == "skipped"
+
+
+def test_demo_serve_keeps_the_api_up_until_interrupted() -> None:
+    import re
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runner", "demo", "--serve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"(http://127\.0\.0\.1:\d+)", line)
+        assert match, line
+        with urllib.request.urlopen(match.group(1) + "/health", timeout=10) as answer:
+            assert json.loads(answer.read()) == {"status": "ok"}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
