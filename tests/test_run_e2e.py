@@ -495,6 +495,6 @@ def test_demo_serve_keeps_the_api_up_until_interrupted() -> None:
             assert json.loads(answer.read()) == {"status": "ok"}
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=10)
+        _, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
