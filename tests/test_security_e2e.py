@@ -386,3 +386,29 @@ def test_credentials_are_not_sent_over_plain_http_to_a_remote_host(write) -> Non
     # With --insecure apirun tries (192.0.2.1 is TEST-NET: nothing answers) — a timeout.
     insecure = run_cli(path, "--insecure", "--timeout", "0.5", env=clean_env(PW="x"))
     assert insecure.code == 1 and "refusing" not in insecure.out
+
+
+def test_https_to_http_redirect_drops_credentials(
+    tls_url: str, pki: dict[str, Path], tmp_path: Path, demo: DemoServer
+) -> None:
+    path = _tls_collection(tmp_path, pki)
+    port = demo.url.rsplit(":", 1)[1]
+    path.write_text(
+        "name: downgrade\n"
+        'base_url: "{{ env.TLS_URL }}"\n'
+        "auth:\n"
+        "  token: {type: bearer, token: downgrade-secret-token}\n"
+        "steps:\n"
+        "  - name: https to plain http\n"
+        "    url: /redirect\n"
+        "    auth: token\n"
+        "    verify: ca.pem\n"
+        f"    params: {{to: 'http://127.0.0.1:{port}/echo'}}\n"
+        "    expect:\n"
+        "      json:\n"
+        "        $.headers.Authorization: {exists: false}\n"
+    )
+    before = demo.stats.get("GET /echo", 0)
+    result = run_cli(path, env=clean_env(TLS_URL=tls_url))
+    assert result.code == 0, result.all
+    assert demo.stats.get("GET /echo", 0) == before + 1  # it did arrive, without the token
