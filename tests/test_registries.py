@@ -1,0 +1,80 @@
+"""The JSON Schema and the registries name the same things, so a new auth kind, capture
+source or predicate cannot be half-added; the public API exports what it says."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import runner
+from conftest import EXAMPLES, ROOT
+from runner.auth import AUTH_KINDS
+from runner.captures import CAPTURE_SOURCES
+from runner.expectations import CHECKS
+from runner.loader import BODY_KINDS
+from runner.predicates import PREDICATES, TYPE_NAMES
+from runner.report import REPORTERS
+
+SCHEMA = json.loads((ROOT / "schemas" / "collection.schema.json").read_text())
+DEFS = SCHEMA["$defs"]
+
+
+def test_auth_kinds_match_the_schema() -> None:
+    assert set(DEFS["auth_block"]["properties"]["type"]["enum"]) == set(AUTH_KINDS)
+    for kind in AUTH_KINDS:
+        assert f"auth_{kind.replace('-', '_')}" in DEFS
+
+
+def test_capture_sources_match_the_schema() -> None:
+    mapping_form = DEFS["capture"]["oneOf"][1]["properties"]
+    assert set(mapping_form) - {"all", "group", "default"} == set(CAPTURE_SOURCES)
+
+
+def test_predicates_match_the_schema() -> None:
+    assert set(DEFS["predicates"]["properties"]) == set(PREDICATES)
+    assert "type" in PREDICATES and set(TYPE_NAMES) >= {"string", "integer", "null"}
+
+
+def test_checks_and_bodies_match_the_schema() -> None:
+    expect = DEFS["expect"]["properties"]
+    assert set(expect) == {"status", "headers", "json", "body", "schema", "max_ms", "expr"}
+    assert {"status", "header", "json", "body", "schema", "max_ms", "expr"} == set(CHECKS)
+    assert set(BODY_KINDS) <= set(DEFS["step"]["properties"])
+
+
+def test_every_reporter_has_a_cli_option() -> None:
+    from runner.cli import build_parser
+
+    args = build_parser().parse_args(["run", "x.yaml"])
+    for name in REPORTERS:
+        assert hasattr(args, f"report_{name}")
+
+
+def test_every_schema_property_has_a_description() -> None:
+    missing: list[str] = []
+
+    def walk(node: object, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in (node.get("properties") or {}).items():
+                if isinstance(value, dict) and "description" not in value and "$ref" not in value:
+                    missing.append(f"{path}.{key}")
+            for key, value in node.items():
+                if key != "if":  # if/then conditions are not properties users write
+                    walk(value, f"{path}.{key}")
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(item, f"{path}[{i}]")
+
+    walk(SCHEMA, "$")
+    assert not missing, missing
+
+
+def test_public_api_loads_and_runs(demo_env: dict[str, str], monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    assert set(runner.__all__) == {"__version__", "load", "run"}
+    for name in runner.__all__:
+        assert hasattr(runner, name)
+    collection = runner.load(str(EXAMPLES / "01-getting-started.yaml"))
+    assert collection.name == "Getting started" and len(collection.steps) == 3
+    result = runner.run(collection, environ={"DEMO_URL": demo_env["DEMO_URL"]})
+    assert [s.outcome for s in result.steps] == ["passed"] * 3
+    assert Path(collection.file).name == "01-getting-started.yaml"
