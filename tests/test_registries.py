@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import runner
 from conftest import EXAMPLES, ROOT
+
+import runner
 from runner.auth import AUTH_KINDS
 from runner.captures import CAPTURE_SOURCES
 from runner.expectations import CHECKS
