@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -63,16 +62,20 @@ def test_jobs_gives_the_same_results_in_the_same_order_as_serial(
     assert summary == b.out.strip().splitlines()[-1].split(" in ")[0]
 
 
-def test_jobs_runs_an_io_bound_suite_faster(tmp_path: Path, demo_env: dict[str, str]) -> None:
-    # A functional check that collections overlap (the speed-up target lives in bench/).
-    _suite(tmp_path / "suite", 8, delay_ms=150)
-    started = time.perf_counter()
-    assert run_cli(tmp_path / "suite", "--jobs", "1", "-q", env=demo_env).code == 1
-    serial = time.perf_counter() - started
-    started = time.perf_counter()
-    assert run_cli(tmp_path / "suite", "--jobs", "4", "-q", env=demo_env).code == 1
-    parallel = time.perf_counter() - started
-    assert parallel < serial * 0.8, (serial, parallel)
+def test_jobs_runs_collections_at_the_same_time(tmp_path: Path) -> None:
+    # Functional, not timed (speed-ups are measured by bench/): the server counts how many
+    # delayed requests overlap.
+    from runner.demo import DemoServer
+
+    _suite(tmp_path / "suite", 8, delay_ms=200)
+    overlap = {}
+    for jobs in ("1", "4"):
+        with DemoServer() as server:
+            env = clean_env(DEMO_URL=server.url)
+            assert run_cli(tmp_path / "suite", "--jobs", jobs, "-q", env=env).code == 1
+            overlap[jobs] = server.stats["delay:max_in_flight"]
+    assert overlap["1"] == 1
+    assert overlap["4"] >= 3  # four workers start together; 200 ms delays overlap
 
 
 def test_shards_are_disjoint_complete_and_balanced(

@@ -55,6 +55,7 @@ class DemoState:
     provider: ProviderState = field(default_factory=ProviderState)
     orders: dict[int, Order] = field(default_factory=dict)
     next_id: int = 1
+    in_flight: int = 0
     stats: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -468,7 +469,15 @@ class DemoHandler(BaseHTTPRequestHandler):
     def delay(self) -> None:
         ms = self._arg("ms", "100") or "100"
         wait = min(float(ms) if ms.replace(".", "", 1).isdigit() else 100.0, 10_000.0)
-        time.sleep(wait / 1000)
+        with self.state.lock:  # how many delays overlap: proves --jobs runs in parallel
+            self.state.in_flight += 1
+            peak = max(self.state.stats["delay:max_in_flight"], self.state.in_flight)
+            self.state.stats["delay:max_in_flight"] = peak
+        try:
+            time.sleep(wait / 1000)
+        finally:
+            with self.state.lock:
+                self.state.in_flight -= 1
         self._send(200, {"delayed_ms": wait})
 
     def redirect(self) -> None:
