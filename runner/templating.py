@@ -229,6 +229,7 @@ class TemplateSyntax(Exception):
 
 
 _COMPILED: dict[tuple[str, bool], Any] = {}
+_SIMPLE: dict[str, tuple[tuple[str | tuple[str, ...], ...], bool]] = {}
 
 _SIMPLE_PART = re.compile(r"\{\{\s*([A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*)\s*\}\}")
 _JINJA_NAMES = frozenset({"true", "false", "none", "True", "False", "None", "loop", "self"})
@@ -324,11 +325,16 @@ def compile_template(source: str, location: Location) -> Template:
     """Compile once (identical sources share code); raise ``TemplateSyntax`` when invalid."""
     if not has_syntax(source):
         return Template(source, location)
-    parts = _simple_parts(source)
-    if parts is not None:
-        significant = [p for p in parts if not (isinstance(p, str) and not p.strip())]
-        native = len(significant) == 1 and isinstance(significant[0], tuple)
-        return Template(source, location, None, native, parts)
+    simple = _SIMPLE.get(source)
+    if simple is None:
+        parts = _simple_parts(source)
+        if parts is not None:
+            significant = [p for p in parts if not (isinstance(p, str) and not p.strip())]
+            simple = (parts, len(significant) == 1 and isinstance(significant[0], tuple))
+            if len(_SIMPLE) < 10_000:  # `Bearer {{ token }}` recurs; its parts are shared
+                _SIMPLE[source] = simple
+    if simple is not None:
+        return Template(source, location, None, simple[1], simple[0])
     env = environment()
     expr = _native_expression(env, source)
     key = (source, expr is not None)

@@ -247,10 +247,17 @@ class YamlDocument:
         if key.__class__ is str:  # the hot path: a value in a mapping
             mapping = self._container_nodes.get(id(container))
             if mapping.__class__ is MappingNode:
-                pair = self._pairs(mapping).get(key)  # type: ignore[arg-type]
-                if pair is not None:
-                    mark = pair[0 if of_key else 1].start_mark
-                    return Location(self.file, mark.line + 1, mark.column + 1)
+                pairs = mapping.value  # type: ignore[union-attr]
+                if len(pairs) <= 12:  # a short scan beats building an index
+                    for pair in reversed(pairs):  # the last wins, as in the data (`<<:`)
+                        if pair[0].value == key:
+                            mark = pair[0 if of_key else 1].start_mark
+                            return Location(self.file, mark.line + 1, mark.column + 1)
+                else:
+                    found = self._pairs(mapping).get(key)  # type: ignore[arg-type]
+                    if found is not None:
+                        mark = found[0 if of_key else 1].start_mark
+                        return Location(self.file, mark.line + 1, mark.column + 1)
         node = (
             self.node_of(container)
             if key is None
@@ -344,9 +351,9 @@ def _fault(
     return YamlFault(Diagnostic(message, loc, hint, src))
 
 
-def _check_tree(file: str, root: Node, lines: list[str]) -> None:
+def _check_tree(file: str, root: Node, lines: list[str], depth: int = 1) -> None:
     """Without anchors the nodes form a tree: only keys and depth need checking."""
-    stack: list[tuple[Node, int]] = [(root, 1)]
+    stack: list[tuple[Node, int]] = [(root, depth)]
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
@@ -361,40 +368,53 @@ def _check_tree(file: str, root: Node, lines: list[str]) -> None:
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
 
 
-def _construct_tree(loader: Any, root: Node) -> Any:
-    """Build the data of an alias-free node tree directly — what ``construct_document``
-    does, minus its per-node bookkeeping (the hot path for large collections). Merge keys
-    and tags other than the JSON ones go through the loader's own constructors."""
+def _construct_tree(loader: Any, root: Node, file: str, lines: list[str]) -> Any:
+    """Build the data of an alias-free node tree directly, checking keys and depth on the
+    way — what ``construct_document`` does, minus its per-node bookkeeping, in one walk
+    (the hot path for large collections). Merge keys and tags other than the JSON ones go
+    through the loader's own constructors."""
     constructors = loader.yaml_constructors
     nodes_of = loader.container_nodes
 
-    def build(node: Node) -> Any:
+    def build(node: Node, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise _fault(file, lines, f"the YAML is nested more than {MAX_DEPTH} levels deep", node)
         tag = node.tag
-        if tag == _STR and isinstance(node, ScalarNode):
+        if tag == _STR and node.__class__ is ScalarNode:
             return node.value
-        if tag == _MAP and isinstance(node, MappingNode):
-            if any(k.tag == "tag:yaml.org,2002:merge" for k, _ in node.value):
-                return loader.construct_document(node)
+        if tag == _MAP and node.__class__ is MappingNode:
+            pairs = node.value
             data: dict[str, Any] = {}
+            for key_node, value_node in pairs:
+                if key_node.__class__ is not ScalarNode or key_node.tag == _MERGE:
+                    _check_tree(file, node, lines, depth)  # a non-plain key, a duplicate, …
+                    return loader.construct_document(node)  # `<<:` merge keys
+                data[key_node.value] = build(value_node, depth + 1)
+            if len(data) != len(pairs):
+                _check_keys(file, node, lines)  # raises: a key is there twice
             nodes_of[id(data)] = node
-            for key_node, value_node in node.value:
-                data[str(key_node.value)] = build(value_node)
             return data
-        if tag == _SEQ and isinstance(node, SequenceNode):
+        if tag == _SEQ and node.__class__ is SequenceNode:
             items: list[Any] = []
             nodes_of[id(items)] = node
-            items.extend(build(child) for child in node.value)
+            items.extend([build(child, depth + 1) for child in node.value])
             return items
+        if isinstance(node, MappingNode):
+            _check_keys(file, node, lines)
         if tag == _MAP:
             _expect_kind(node, MappingNode, "mapping")
         if tag == _SEQ:
             _expect_kind(node, SequenceNode, "list")
+        if isinstance(node, (MappingNode, SequenceNode)):
+            for child in _children(node):  # depth and keys below a tagged container
+                _check_tree(file, child, lines, depth + 1)
         constructor = constructors.get(tag) or constructors[None]
         return constructor(loader, node)
 
-    return build(root)
+    return build(root, 1)
 
 
 def _check_structure(file: str, root: Node, lines: list[str]) -> None:
@@ -478,8 +498,7 @@ def parse(file: str, text: str) -> YamlDocument:
                 _check_structure(file, root, lines)
                 data = loader.construct_document(root)
             else:
-                _check_tree(file, root, lines)
-                data = _construct_tree(loader, root)
+                data = _construct_tree(loader, root, file, lines)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             loc = _mark_location(file, mark) if mark is not None else Location(file, 1, 1)
