@@ -9,6 +9,7 @@ This is the only place that catches apirun's errors and turns them into exit cod
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import signal
@@ -17,6 +18,7 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
@@ -207,6 +209,8 @@ def load_environ(env_files: Sequence[str]) -> dict[str, str]:
     """The process environment over the dotenv files (the environment wins, SPEC §2)."""
     merged: dict[str, str] = {}
     for path in env_files:
+        if os.path.isdir(path):
+            raise UsageError(f"--env-file {path}: that is a directory, not a dotenv file")
         if not os.path.isfile(path):
             raise UsageError(f"--env-file {path}: no such file")
         from dotenv import dotenv_values
@@ -288,17 +292,55 @@ class _Reports:
             if getattr(args, f"report_{kind}", None)
         ]
 
-    def write(self, run: RunResult, redactor: Redactor) -> None:
+    def check(self) -> None:
+        """Refuse, before anything is sent, a report path that can never be written."""
+        for kind, path in self.wanted:
+            target = Path(path)
+            if target.is_dir():
+                raise UsageError(
+                    f"--report-{kind} {path}: that is a directory",
+                    f"give a file name, e.g. --report-{kind} {target / ('report.' + _EXT[kind])}",
+                )
+            parent = next((p for p in target.absolute().parents if p.exists()), None)
+            if parent is not None and not parent.is_dir():
+                raise UsageError(f"--report-{kind} {path}: {parent} is not a directory")
+
+    def write(self, run: RunResult, redactor: Redactor) -> bool:
+        """Write every report; False when one could not be written (said on stderr)."""
         from .report import write_report
 
+        ok = True
         for kind, path in self.wanted:
             try:
                 write_report(kind, path, run, redactor)
             except OSError as exc:
+                ok = False
                 print(
-                    f"error: cannot write the {kind} report to {path}: {exc.strerror}",
+                    f"error: cannot write the {kind} report to {path}: {exc.strerror or exc}",
                     file=sys.stderr,
                 )
+        return ok
+
+
+_EXT = {"json": "json", "junit": "xml", "html": "html"}
+_REPORT_OPTIONS = {f"--report-{kind}": kind for kind in _EXT}
+
+
+def _reports_in(argv: Sequence[str]) -> argparse.Namespace:
+    """The --report-* paths of a command line argparse rejected (SPEC §5: reports are
+    written for a bad option too)."""
+    found = argparse.Namespace(**{f"report_{kind}": None for kind in _EXT})
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        name, eq, value = arg.partition("=")
+        if name in _REPORT_OPTIONS:
+            if not eq:
+                if i + 1 >= len(argv) or argv[i + 1].startswith("-"):
+                    continue
+                value = argv[i + 1]
+            setattr(found, f"report_{_REPORT_OPTIONS[name]}", value)
+    return found
 
 
 def _input_failure(args: argparse.Namespace, error: ApirunError, started: str) -> int:
@@ -340,6 +382,12 @@ def cmd_run(
     try:
         if args.jobs < 1:
             raise UsageError("--jobs must be at least 1")
+        if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
+            raise UsageError(
+                f"--timeout {args.timeout:g}: must be a positive number of seconds",
+                "e.g. --timeout 10",
+            )
+        _Reports(args).check()
         variables = parse_vars(args.var)
         if environ is None:
             environ = load_environ(args.env_file)
@@ -436,10 +484,11 @@ def execute(
         results, (time.perf_counter() - started) * 1000, started_at, interrupted=interrupted
     )
     console.summary(run_result)
-    _Reports(args).write(run_result, redactor)
+    written = _Reports(args).write(run_result, redactor)
     if interrupted:
         return EXIT_SIGTERM if interrupted == "SIGTERM" else EXIT_SIGINT
-    return EXIT_OK if run_result.summary.ok else EXIT_FAILED
+    # A CI job must not pass without the report it asked for.
+    return EXIT_OK if run_result.summary.ok and written else EXIT_FAILED
 
 
 def _main_thread() -> bool:
@@ -491,6 +540,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from .selection import StepFilter
+    from .templating import has_syntax
+    from .urls import join_url
 
     try:
         shard = parse_shard(args.shard)
@@ -509,7 +560,11 @@ def cmd_list(args: argparse.Namespace) -> int:
             auth = step.auth if step.auth is not None else c.defaults.auth
             extra = f"  auth={auth}" if auth else ""
             tags = f"  [{', '.join(step.tags)}]" if step.tags else ""
-            print(f"  {step.name}  {step.method.source} {step.url.source}{extra}{tags}")
+            url = step.url.source
+            base = c.base_url
+            if base is not None and not has_syntax(base.source) and "://" not in url[:12]:
+                url = join_url(base.source, url)  # a literal base: show the full URL
+            print(f"  {step.name}  {step.method.source} {url}{extra}{tags}")
     print(f"\n{len(collections)} collection(s), {total} step(s)")
     return EXIT_OK
 
@@ -557,7 +612,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = _normalise(list(sys.argv[1:] if argv is None else argv))
     debug = "--debug" in args_list
     try:
-        args = build_parser().parse_args(args_list)
+        try:
+            args = build_parser().parse_args(args_list)
+        except UsageError as exc:
+            if args_list and args_list[0] == "run":
+                started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+                return _input_failure(_reports_in(args_list[1:]), exc, started)
+            raise
         if not args.command:
             build_parser().print_help()
             return EXIT_INPUT

@@ -13,7 +13,11 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
+from urllib.parse import quote
+
+from jinja2 import Undefined as JinjaUndefined
+from jinja2 import UndefinedError
 
 from .auth import AuthContext, AuthHandler, make_handler
 from .auth.base import terminal_prompt
@@ -21,7 +25,8 @@ from .captures import CAPTURE_SOURCES, Exchange, NotFound
 from .errors import AuthError, StepError, TemplateError, TransportError
 from .expectations import evaluate
 from .http import DEFAULT_MAX_BODY, HttpResponse, OutgoingRequest, Transport
-from .model import NO_AUTH, Collection, Step
+from .location import Location
+from .model import NO_AUTH, Collection, PredicateSet, Step
 from .predicates import show
 from .redaction import MASK, Redactor
 from .results import (
@@ -36,7 +41,17 @@ from .results import (
     StepResult,
 )
 from .selection import StepFilter
-from .templating import MapValue, Namespace, Template, Value, _Undefined, render_value
+from .templating import (
+    MapValue,
+    Namespace,
+    Template,
+    Value,
+    _Undefined,
+    environment,
+    free_names,
+    iter_templates,
+    render_value,
+)
 from .urls import join_url
 
 DEFAULT_TIMEOUT = 30.0
@@ -157,6 +172,7 @@ class CollectionRun:
         self.handlers: dict[str, AuthHandler] = {}
         self.auth_hooks = dict(auth_hooks or {})
         self.results: list[StepResult] = []
+        self._later_names: dict[int, tuple[tuple[str, Location], ...]] = {}
         self.started: float | None = None
         self.finished: float | None = None
         self.interrupted = False
@@ -228,11 +244,17 @@ class CollectionRun:
                         SKIPPED,
                         0.0,
                         step.location,
+                        self._planned(step),
                         skip_reason="not run: an earlier step failed (--fail-fast)",
                     )
                 elif not selected(step, self.options):
                     result = StepResult(
-                        step.name, SKIPPED, 0.0, step.location, skip_reason="filtered out"
+                        step.name,
+                        SKIPPED,
+                        0.0,
+                        step.location,
+                        self._planned(step),
+                        skip_reason="filtered out",
                     )
                 else:
                     result = self.run_step(step)
@@ -265,9 +287,16 @@ class CollectionRun:
         try:
             if step.when is not None and not self.render(step.when):
                 return StepResult(
-                    step.name, SKIPPED, _ms(started), step.location, skip_reason="`when` is false"
+                    step.name,
+                    SKIPPED,
+                    _ms(started),
+                    step.location,
+                    self._planned(step),
+                    skip_reason="`when` is false",
                 )
         except TemplateError as exc:
+            if self.options.dry_run:
+                return self._dry_skip(step, started, exc)
             return self._error(step, started, exc, None)
         if self.options.dry_run:
             return self._dry_run(step, started)
@@ -289,8 +318,9 @@ class CollectionRun:
         request: OutgoingRequest | None = None
         try:
             request = self.build_request(step)
+            self._check_names_read_later(step)
             handler = self._apply_auth(step, request)
-            response = self.transport.send(request)
+            response = self._send(request)
             if (
                 response.status == 401
                 and handler is not None
@@ -299,7 +329,7 @@ class CollectionRun:
             ):
                 request = self.build_request(step)
                 self._apply_auth(step, request)
-                response = self.transport.send(request)
+                response = self._send(request)
         except TransportError as exc:
             return self._error(step, started, exc, request, attempt), True
         except StepError as exc:  # not sent: no request to show
@@ -351,6 +381,36 @@ class CollectionRun:
             captured=tuple((k, self.redactor(show(v))) for k, v in captured.items()),
         )
         return result, bool(failures)
+
+    def _check_names_read_later(self, step: Step) -> None:
+        """SPEC §2: an undefined name fails the step *before* it is sent — also one that
+        only `expect` or `retry.until` reads (names the step captures, and `response`,
+        are defined by then)."""
+        needs = self._later_names.get(step.index)
+        if needs is None:
+            needs = self._later_names[step.index] = _names_read_after_send(step)
+        for name, location in needs:
+            value = self.context.get(name, _MISSING)
+            if value is _MISSING:
+                if name in environment().globals:
+                    continue
+                raise TemplateError(f"undefined: '{name}' is undefined", location)
+            if isinstance(value, JinjaUndefined):
+                try:
+                    str(value)
+                except UndefinedError as exc:
+                    raise TemplateError(f"undefined: {exc.message}", location) from None
+
+    def _send(self, request: OutgoingRequest) -> HttpResponse:
+        """Send, learning every credential the exchange carried (SPEC §6: the values of
+        Authorization, Proxy-Authorization, Cookie and Set-Cookie are masked everywhere)."""
+        self.redactor.add_exchange(request.headers.items())
+        response = self.transport.send(request)
+        self.redactor.add_exchange(
+            response.request_headers.items(),
+            [*response.cookies.values(), *self.transport.cookie_values()],
+        )
+        return response
 
     # -- building requests -----------------------------------------------------------------
 
@@ -455,6 +515,7 @@ class CollectionRun:
             no_browser=self.options.no_browser,
             dry_run=self.options.dry_run,
             prompt=terminal_prompt if self.options.interactive else None,
+            collection_file=self.collection.file,
             extra=self.auth_hooks,
         )
 
@@ -563,7 +624,7 @@ class CollectionRun:
             ERROR,
             _ms(started),
             step.location,
-            self._request_info(request, None, ERROR),
+            self._request_info(request, None, ERROR) if request else self._planned(step),
             None,
             (failure,),
             attempt,
@@ -574,7 +635,7 @@ class CollectionRun:
         try:
             request = self.build_request(step)
         except StepError as exc:
-            return self._error(step, started, exc, None)
+            return self._dry_skip(step, started, exc)
         name = self._auth_name(step)
         if name is not None:
             spec = self.collection.auth_block(name)
@@ -595,10 +656,61 @@ class CollectionRun:
                 (k, MASK if k == "Authorization" and request.headers.get(k) == MASK else v)
                 for k, v in info.headers
             )
-            info = RequestInfo(info.method, info.url, headers, info.body, info.body_size)
+            url = info.url.replace(quote(MASK, safe=""), MASK)  # an API key in the query
+            info = RequestInfo(info.method, url, headers, info.body, info.body_size)
         return StepResult(
             step.name, SKIPPED, _ms(started), step.location, info, skip_reason="dry run"
         )
+
+    def _dry_skip(self, step: Step, started: float, exc: StepError) -> StepResult:
+        """A dry run reports every step as skipped (SPEC §5); one that could not even be
+        rendered says why, so the run still shows what a real one would trip on."""
+        where = f" at {exc.location.short}" if exc.location else ""
+        reason = f"dry run; a real run would fail: {self.redactor(exc.message)}{where}"
+        return StepResult(
+            step.name, SKIPPED, _ms(started), step.location, self._planned(step), skip_reason=reason
+        )
+
+    def _planned(self, step: Step) -> RequestInfo:
+        """Method and URL of a step that sends nothing — rendered where the variables allow
+        it, else as written — so every step line and report entry says what it is."""
+        try:
+            method = str(self.render(step.method)).upper()
+        except TemplateError:
+            method = step.method.source
+        try:
+            url = str(self.render(step.url))
+        except TemplateError:
+            url = step.url.source
+        if "://" not in url[:12] and self.base_url is not None:
+            url = join_url(self.base_url, url)
+        return RequestInfo(method, self.redactor(url), sent=False)
+
+
+_MISSING = object()
+
+
+def _names_read_after_send(step: Step) -> tuple[tuple[str, Location], ...]:
+    """Names the step's `expect` and `retry.until` templates read that must already be
+    defined when it is sent: not `response`, not what the step itself captures."""
+    later = {"response", *(c.name for c in step.captures)}
+    found: dict[str, Location] = {}
+
+    def visit(value: Any) -> None:
+        if isinstance(value, PredicateSet):
+            for predicate in value.predicates:
+                visit(predicate.operand)
+            return
+        for template in iter_templates(value):
+            for name in free_names(template):
+                if name not in later:
+                    found.setdefault(name, template.location)
+
+    for check in step.checks:
+        visit(check.expected)
+    if step.retry is not None and step.retry.until is not None:
+        visit(step.retry.until)
+    return tuple(found.items())
 
 
 def join_params(url: str, params: list[tuple[str, str]]) -> str:
@@ -640,6 +752,8 @@ class _ResponseView:
     """``response`` inside ``expect.expr``: status, headers, json, text, elapsed_ms."""
 
     __slots__ = ("_response", "elapsed_ms", "headers", "status", "text")
+    template_name: ClassVar[str] = "response"
+    template_fields: ClassVar[tuple[str, ...]] = ("status", "headers", "json", "text", "elapsed_ms")
 
     def __init__(self, response: HttpResponse) -> None:
         self._response = response

@@ -201,17 +201,13 @@ CHECKS: dict[str, Callable[[Check, HttpResponse, Render], list[Failure]]] = {
 
 
 def evaluate(checks: tuple[Check, ...], response: HttpResponse, render: Render) -> list[Failure]:
-    """Run every check; a template error in one check fails that check, not the others."""
+    """Run every check and report every failure (SPEC §4) — a body that is not JSON fails
+    each `json` and `schema` check; a template error in one check fails only that one."""
     failures: list[Failure] = []
-    json_reported = False
     for check in checks:
         try:
             found = CHECKS[check.kind](check, response, render)
         except TemplateError as exc:
             found = [Failure(check.label, exc.message, exc.location or check.location)]
-        if check.kind in ("json", "schema") and found and not response.is_json:
-            if json_reported:
-                continue
-            json_reported = True
         failures.extend(found)
     return failures

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -20,6 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 import requests.utils
+import urllib3
 from requests.structures import CaseInsensitiveDict
 
 from .errors import TransportError
@@ -86,10 +88,6 @@ class HttpResponse:
             ctype = self.headers.get("Content-Type", "no Content-Type")
             return False, None, f"the response body is not valid JSON ({ctype}): {exc}"
 
-    @property
-    def is_json(self) -> bool:
-        return self._json[0]
-
     def json(self) -> Any:
         """The decoded JSON body; raises ``ValueError`` with a readable reason otherwise."""
         ok, value, reason = self._json
@@ -133,6 +131,9 @@ class Transport:
         self.session.trust_env = False
         self.session.max_redirects = MAX_REDIRECTS
         self.session.headers["User-Agent"] = USER_AGENT
+        # `verify: false` / --insecure are explicit choices (the CLI says so once); urllib3's
+        # warning on every request would only bury the results.
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self._proxies: dict[tuple[str, str, int | None], dict[str, str]] = {}
         self._netrc: dict[str, Any] = {}
         self._ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
@@ -150,6 +151,10 @@ class Transport:
         if host not in self._netrc:
             self._netrc[host] = requests.utils.get_netrc_auth(url)
         return proxies, self._netrc[host]
+
+    def cookie_values(self) -> list[str]:
+        """Every cookie the session holds (set by responses, redirects included)."""
+        return [c.value for c in self.session.cookies if c.value]
 
     def cookie(self, name: str) -> str | None:
         for c in self.session.cookies:
@@ -286,7 +291,12 @@ def describe_fault(exc: Exception, out: OutgoingRequest) -> str:
             "(raise `timeout` on the step, or --timeout)"
         )
     if isinstance(exc, requests.exceptions.SSLError):
-        reason = text.split("(Caused by SSLError(", 1)[-1].rstrip(")'\"")
+        ssl_reason = re.search(r"\[SSL[^\]]*\]\s*([^'\"(]+)", text)
+        reason = (
+            ssl_reason.group(1).strip()
+            if ssl_reason
+            else text.split("(Caused by SSLError(", 1)[-1].rstrip(")'\"")
+        )
         return (
             f"TLS error talking to {target}: {reason[:200]} — set `verify:` to a CA bundle, "
             "or `verify: false` / --insecure for a test server"

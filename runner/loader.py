@@ -323,6 +323,7 @@ class _Builder:
         return ref
 
     def defaults(self, raw: dict[str, Any], auth_names: list[str]) -> Defaults:
+        self.check_tls_files(raw)
         return Defaults(
             headers=self.mapping(raw, "headers"),
             auth=self.auth_ref(raw, auth_names),
@@ -359,6 +360,8 @@ class _Builder:
             else str(method_raw),
             method_loc,
         )
+        if "verify" in raw or "cert" in raw or "key" in raw:
+            self.check_tls_files(raw)
         bodies = [k for k in BODY_KINDS if k in raw]
         if len(bodies) > 1:
             self.error(
@@ -408,20 +411,33 @@ class _Builder:
 
     def check_multipart(self, fields: dict[str, Any]) -> None:
         for _name, spec in fields.items():
-            if isinstance(spec, dict) and isinstance(spec.get("file"), str):
-                f = spec["file"]
-                if "{" in f:
-                    continue
-                try:
-                    exists = (self.path.parent / f).is_file()
-                except OSError:  # a name too long for the file system, …
-                    exists = False
-                if not exists:
-                    self.error(
-                        f"multipart file not found: {f}",
-                        self.doc.loc(spec, "file"),
-                        f"paths are relative to the collection's folder ({self.path.parent})",
-                    )
+            if isinstance(spec, dict):
+                self.check_file(spec, "file", "multipart file")
+
+    def check_tls_files(self, container: dict[str, Any]) -> None:
+        """A literal CA bundle, client certificate or key path must exist (exit 2 now,
+        rather than a TLS error on every step later)."""
+        verify = container.get("verify")
+        if isinstance(verify, str) and verify.strip().lower() not in ("true", "false"):
+            self.check_file(container, "verify", "CA bundle (`verify`)")
+        self.check_file(container, "cert", "client certificate (`cert`)")
+        self.check_file(container, "key", "client key (`key`)")
+
+    def check_file(self, container: dict[str, Any], key: str, what: str) -> None:
+        """A file named literally (not templated), relative to the collection's folder."""
+        f = container.get(key)
+        if not isinstance(f, str) or "{" in f:
+            return
+        try:
+            exists = (self.path.parent / f).is_file()
+        except OSError:  # a name too long for the file system, …
+            exists = False
+        if not exists:
+            self.error(
+                f"{what} not found: {f}",
+                self.doc.loc(container, key),
+                f"paths are relative to the collection's folder ({self.path.parent})",
+            )
 
     def jsonpath(self, path: str, location: Location) -> Any:
         try:

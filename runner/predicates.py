@@ -88,7 +88,9 @@ def _eq(actual: Any, expected: Any) -> str | None:
 def _ne(actual: Any, expected: Any) -> str | None:
     if actual is MISSING:
         return _missing(actual)
-    return f"expected anything but {show(expected)}" if equal(actual, expected) else None
+    if equal(actual, expected):
+        return f"expected anything but {show(expected)}, got {show(actual)}"
+    return None
 
 
 def _ordering(symbol: str, test: Callable[[Any, Any], bool]) -> PredicateFn:

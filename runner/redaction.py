@@ -38,9 +38,17 @@ class Redactor:
         if value is None or isinstance(value, bool):
             return
         text = str(value)
-        if len(text) < MIN_SECRET_LENGTH:
+        if len(text) < MIN_SECRET_LENGTH or text in self._values:
             return
-        variants = {text, quote(text, safe=""), quote_plus(text), json.dumps(text)[1:-1]}
+        escaped = json.dumps(text)[1:-1]
+        variants = {
+            text,
+            quote(text, safe=""),
+            quote_plus(text),
+            escaped,
+            json.dumps(text, ensure_ascii=False)[1:-1],
+            json.dumps(escaped)[1:-1],  # a JSON body echoed inside another JSON string
+        }
         if len(text) >= 6:
             variants.add(base64.b64encode(text.encode()).decode().rstrip("="))
         with self._lock:
@@ -49,6 +57,23 @@ class Redactor:
                 self._values |= new
                 ordered = sorted(self._values, key=len, reverse=True)
                 self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+
+    def add_exchange(self, sent: Iterable[tuple[str, str]], cookies: Iterable[str] = ()) -> None:
+        """Learn the values of credential headers a request carried and of the cookies
+        responses set, so that an echo of them in a body or a message is masked too."""
+        for name, value in sent:
+            lower = name.lower()
+            if lower in ("authorization", "proxy-authorization") or lower in self.extra_headers:
+                self.add(value)
+                scheme, _, credentials = value.partition(" ")
+                if credentials and scheme.isalpha():  # `Basic <base64>`, `Bearer <token>`
+                    self.add(credentials.strip())
+            elif lower == "cookie":
+                self.add(value)
+                for pair in value.split(";"):
+                    self.add(pair.partition("=")[2].strip())
+        for value in cookies:
+            self.add(value)
 
     def add_header(self, name: str) -> None:
         """An auth-added header (e.g. an API key's) whose value is always masked."""

@@ -35,6 +35,9 @@ class RequestInfo:
     headers: tuple[tuple[str, str], ...] = ()
     body: str | None = None
     body_size: int = 0
+    sent: bool = True
+    """False: the step never sent it (skipped, or stopped before sending); method and URL
+    are what it would have requested, as far as they could be rendered."""
 
 
 @dataclass(frozen=True)

@@ -156,7 +156,8 @@ def _translate(doc: YamlDocument, error: Any) -> list[Diagnostic]:
             hint = did_you_mean(key, allowed)
             if hint is None and allowed:
                 hint = "allowed keys here: " + ", ".join(f"`{k}`" for k in allowed)
-            out.append(doc.diagnostic(f"unknown key `{key}` in {where}", loc, hint, len(key)))
+            inside = where.removeprefix("at ")
+            out.append(doc.diagnostic(f"unknown key `{key}` in {inside}", loc, hint, len(key)))
         return out
     if validator == "required":
         missing = [
@@ -191,6 +192,9 @@ def _translate(doc: YamlDocument, error: Any) -> list[Diagnostic]:
         return [doc.diagnostic(f"{where} must not be empty", loc)]
     if validator == "not":
         text = schema.get("description") or "this combination of keys is not allowed"
+        if "propertyNames" in error.schema_path and isinstance(instance, str):
+            loc = doc.loc_path((*path, instance), of_key=True)  # the offending name itself
+            return [doc.diagnostic(f"{where}: {text}", loc, None, len(instance))]
         return [doc.diagnostic(f"{where}: {text}", loc)]
     if validator in ("oneOf", "anyOf"):
         desc = schema.get("description")

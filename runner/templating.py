@@ -115,6 +115,10 @@ class _Undefined(StrictUndefined):
             )
         if self._undefined_hint is None and self._undefined_obj is self.__class__._missing():
             return f"'{self._undefined_name}' is undefined"
+        shown = getattr(type(obj), "template_name", None)  # e.g. `response`: not a class name
+        if self._undefined_hint is None and shown is not None:
+            fields = ", ".join(getattr(type(obj), "template_fields", ()))
+            return f"`{shown}` has no attribute '{self._undefined_name}' (it has {fields})"
         return str(super()._undefined_message)
 
     @staticmethod
@@ -351,6 +355,28 @@ def compile_template(source: str, location: Location) -> Template:
     except RecursionError:
         raise TemplateSyntax("the expression is nested too deeply", 0) from None
     return Template(source, location, compiled, expr is not None)
+
+
+_FREE: dict[str, frozenset[str]] = {}
+
+
+def free_names(template: Template) -> frozenset[str]:
+    """The top-level names a template reads (``{{ a.b | f }}`` reads ``a``)."""
+    if template.parts is not None:
+        return frozenset(p[0] for p in template.parts if isinstance(p, tuple))
+    if not has_syntax(template.source):
+        return frozenset()
+    names = _FREE.get(template.source)
+    if names is None:
+        from jinja2 import meta
+
+        try:
+            names = frozenset(meta.find_undeclared_variables(environment().parse(template.source)))
+        except (TemplateSyntaxError, RecursionError):
+            names = frozenset()
+        if len(_FREE) < 10_000:
+            _FREE[template.source] = names
+    return names
 
 
 def referenced_names(source: str) -> set[tuple[str, str]]:

@@ -127,7 +127,9 @@ def test_invalid_json_under_a_json_content_type(faults: FaultServer, write) -> N
     )
     assert result.code == 1 and steps[0]["outcome"] == "failed"
     messages = [f["message"] for f in steps[0]["failures"]]
-    assert len(messages) == 1 and "not valid JSON" in messages[0]
+    # SPEC §4: every failure is reported — each json check fails on its own.
+    assert [f["check"] for f in steps[0]["failures"]] == ["json $.a", "json $.b"]
+    assert all("not valid JSON" in m for m in messages)
 
 
 def test_non_utf8_and_binary_bodies(faults: FaultServer, write) -> None:  # type: ignore[no-untyped-def]
@@ -208,3 +210,26 @@ def test_secrets_echoed_by_a_token_endpoint_are_masked(faults: FaultServer, writ
     assert result.code == 1
     assert "invalid_grant" in result.out
     assert "echoed-canary-secret" not in result.all + out.read_text()
+
+
+def test_expired_client_credentials_token_is_refreshed_first(faults: FaultServer, write) -> None:  # type: ignore[no-untyped-def]
+    # SPEC §3: on expiry, "refresh token first, else the grant again" — for every kind.
+    result, steps = run_steps(
+        faults,
+        write,
+        "  - name: first\n"
+        "    url: /echo-headers\n"
+        "    expect: {json: {$.Authorization: Bearer granted-1}}\n"
+        "  - {name: wait, url: /slow, params: {ms: 1200}}\n"
+        "  - name: later\n"
+        "    url: /echo-headers\n"
+        "    expect: {json: {$.Authorization: Bearer refreshed-1}}\n",
+        auth=(
+            "  cc: {type: client-credentials, token_url: /token/short-refreshable,\n"
+            "       client_id: c, client_secret: s}\n"
+            "defaults: {auth: cc}\n"
+        ),
+    )
+    assert [s["outcome"] for s in steps] == ["passed"] * 4, result.all
+    assert faults.hits["grant:client_credentials"] == 1
+    assert faults.hits["grant:refresh_token"] >= 1

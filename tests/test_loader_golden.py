@@ -13,6 +13,23 @@ from runner.loader import load_text
 
 GOLDEN = [
     (
+        "unknown-defaults-key",
+        "name: x\ndefaults: {timeot: 3}\nsteps:\n  - {name: a, url: /x}\n",
+        2,
+        12,
+        "unknown key `timeot` in `defaults`",
+        "did you mean `timeout`?",
+    ),
+    (
+        "auth-block-named-none",
+        "name: x\nauth:\n  none: {type: bearer, token: t}\nsteps:\n  - {name: a, url: /x}\n",
+        3,
+        3,
+        "at `auth`: the name `none` is reserved (`auth: none` on a step sends no auth): "
+        "rename this auth block",
+        None,
+    ),
+    (
         "unknown-top-key",
         "name: x\nstesp: []\nsteps:\n  - {name: a, url: /x}\n",
         2,

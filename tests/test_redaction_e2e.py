@@ -8,6 +8,7 @@ Tokens the demo issued during the run are read from its state and searched for a
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 from urllib.parse import quote
 
@@ -39,6 +40,7 @@ auth:
   key: {type: api-key, name: X-Key, value: "{{ secret.KEY }}"}
   qkey: {type: api-key, name: k, value: "{{ secret.KEY }}", in: query}
   basic: {type: basic, username: alice, password: "{{ secret.ALICE_PW }}"}
+  basic_bob: {type: basic, username: bob, password: "{{ secret.VAR }}"}
 steps:
   - name: login token echoed back
     method: POST
@@ -72,6 +74,22 @@ steps:
     url: /cookies/set
     params: {session: "{{ secret.VAR }}"}
     expect: {status: 500}
+  - name: basic credentials echoed back (base64 of bob:secret is not aligned with the secret's)
+    url: /echo
+    auth: basic_bob
+    expect: {json: {$.headers.Authorization: nope}}
+  - name: a cookie the server set
+    url: /cookies/set
+    params: {plain: cookie-canary-77e1}
+  - name: that cookie echoed back
+    url: /cookies
+    expect: {json: {$.cookies.plain: nope}}
+  - name: a proxy credential and a non-ASCII secret echoed back
+    method: POST
+    url: /echo
+    headers: {Proxy-Authorization: "Basic proxy-canary-19ab"}
+    json: {k: "{{ secret.UNI }}"}
+    expect: {status: 500}
   - {name: refused with secret in URL, url: "http://127.0.0.1:9/?t={{ secret.VAR }}", timeout: 1}
   - {name: bad client secret, url: /api/me, auth: bad_client}
   - {name: bad literal password, url: /api/me, auth: bad_login}
@@ -86,12 +104,21 @@ steps:
 MODES: list[list[str]] = [[], ["-v"], ["-vv"], ["--curl"], ["--dry-run"]]
 
 
+CANARY_UNI = "canary-ünï-secret-4d"
+CANARY_COOKIE = "cookie-canary-77e1"
+CANARY_PROXY = "proxy-canary-19ab"
+
+
 def _variants(secret: str) -> set[str]:
+    escaped = json.dumps(secret)[1:-1]
     return {
         secret,
         quote(secret, safe=""),
+        escaped,
+        json.dumps(escaped)[1:-1],  # a JSON body echoed inside a JSON string
         base64.b64encode(secret.encode()).decode(),
         base64.b64encode(f"alice:{secret}".encode()).decode(),
+        base64.b64encode(f"bob:{secret}".encode()).decode(),
     }
 
 
@@ -107,6 +134,7 @@ def test_no_secret_in_any_output(
         "BEARER": CANARY_BEARER,
         "KEY": CANARY_KEY,
         "VAR": CANARY_VAR,
+        "UNI": CANARY_UNI,
     }
     reports = {
         "json": tmp_path / "r.json",
@@ -121,9 +149,12 @@ def test_no_secret_in_any_output(
     provider = demo.state.provider
     with provider.lock:
         issued = [*provider.access, *provider.refresh]
-    secrets = [CANARY_PW, CANARY_KEY, CANARY_BEARER, CANARY_VAR, CANARY_CLIENT, "wonderland"]
+    secrets = [CANARY_PW, CANARY_KEY, CANARY_BEARER, CANARY_VAR, CANARY_CLIENT, CANARY_UNI]
+    secrets += ["wonderland", CANARY_PROXY]
     needles = set().union(*(_variants(s) for s in secrets))
     if "--dry-run" not in mode:
+        # A cookie is a secret once a server sets it (a dry run sends nothing: no cookie).
+        needles |= _variants(CANARY_COOKIE)
         # Only tokens issued to this run: earlier tests' tokens never reached our output.
         needles |= {t for t in issued if t in result.all or len(t) > 8}
     for name, text in outputs.items():

@@ -154,7 +154,9 @@ def test_wrong_password_fails_the_steps_that_need_the_block(
     assert demo.stats.get("login", 0) - before == 1  # the failure is cached, not retried
     steps = report(out)["collections"][0]["steps"]
     assert [s["outcome"] for s in steps] == ["error", "error", "passed"]
-    assert steps[0]["request"] is None  # the step was not sent without a token
+    assert steps[0]["request"]["sent"] is False  # the step was not sent without a token
+    assert steps[0]["request"]["url"].endswith("/api/me") and steps[0]["response"] is None
+    assert "sent" not in steps[2]["request"]
 
 
 def test_refused_connection_is_a_failed_step_and_the_run_goes_on(write, demo_env) -> None:  # type: ignore[no-untyped-def]

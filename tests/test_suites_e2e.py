@@ -191,6 +191,12 @@ def test_quiet_prints_only_failures_and_the_summary(
     assert "c0 s0" not in result.out  # passing steps are not listed
     assert "c3 s1" in result.out
     assert "passed, 1 failed" in result.out
+    # All passing: nothing but the summary line.
+    (tmp_path / "suite" / "group0" / "c03.yaml").unlink()
+    quiet = run_cli(tmp_path / "suite", "-q", env=demo_env)
+    assert quiet.code == 0
+    assert quiet.out.strip().splitlines() == [quiet.out.strip()]
+    assert quiet.out.startswith("7 passed, 0 failed, 0 skipped, 0 errors in ")
 
 
 def test_colour_only_on_request(tmp_path: Path, demo_env: dict[str, str]) -> None:

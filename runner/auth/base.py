@@ -44,6 +44,8 @@ class AuthContext:
     dry_run: bool = False
     prompt: Callable[[str], str] | None = None
     notify: Callable[[str], None] | None = None
+    collection_file: str = "FILE"
+    """The collection as the user named it, for messages that give a command to run."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 

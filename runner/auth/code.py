@@ -10,6 +10,7 @@ lifecycle and the user's side of it.
 from __future__ import annotations
 
 import contextlib
+import shlex
 import sys
 import threading
 import webbrowser
@@ -118,7 +119,7 @@ class AuthorizationCodeAuth(OAuthGrant):
 
     def _how_to_log_in(self, ctx: AuthContext, reasons: list[str]) -> str:
         why = "; ".join(reasons) if reasons else "no cached token and no refresh_token"
-        file = ctx.extra.get("collection_file", "FILE")
+        file = shlex.quote(ctx.collection_file)
         return (
             f"cannot log in without a browser here (CI, no terminal, or --no-browser): {why}. "
             f"Fix: run `apirun login {file} --auth {self.name}` on your machine (it fills the "

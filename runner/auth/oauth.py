@@ -219,10 +219,10 @@ class PasswordGrantAuth(OAuthGrant):
 
 
 class ClientCredentialsAuth(OAuthGrant):
-    """``type: client-credentials``: RFC 6749 §4.4 via BackendApplicationClient."""
+    """``type: client-credentials``: RFC 6749 §4.4 via BackendApplicationClient. Servers
+    seldom issue a refresh token here (§4.4.3); when one does, it is used first (SPEC §3)."""
 
     kind: ClassVar[str] = "client-credentials"
-    can_refresh: ClassVar[bool] = False
 
     def obtain(self, ctx: AuthContext) -> Token:
         from oauthlib.oauth2 import BackendApplicationClient

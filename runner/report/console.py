@@ -26,7 +26,7 @@ _COLOURS = {PASSED: "32", FAILED: "31", SKIPPED: "33", ERROR: "35"}
 
 
 def use_colour(stream: TextIO, no_color: bool) -> bool:
-    if no_color or "NO_COLOR" in os.environ:
+    if no_color or os.environ.get("NO_COLOR"):  # no-color.org: an empty value is unset
         return False
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
@@ -108,10 +108,11 @@ class Console:
             lines.append(f"      {self._c(_COLOURS[result.outcome], label)}: {failure.message}")
             if failure.location is not None:
                 lines.append(f"        at {failure.location.short}")
-        verbose = self.options.verbosity >= 1 or (self.options.dry_run and result.request)
-        if verbose and result.request is not None:
+        shown = result.request is not None and result.request.sent
+        verbose = self.options.verbosity >= 1 or self.options.dry_run
+        if verbose and shown:
             lines.extend(self.exchange_lines(result))
-        if self.options.curl and result.request is not None:
+        if self.options.curl and shown and result.request is not None:
             lines.append("      " + to_curl(result.request))
         return lines
 
@@ -187,8 +188,6 @@ class Console:
             self.progress.clear()
             self.progress = None
         s = run.summary
-        if self.options.verbosity < 0 and s.ok and not run.interrupted:
-            return
         parts = [
             self._c(_COLOURS[PASSED], f"{s.passed} passed"),
             self._c(_COLOURS[FAILED] if s.failed else "0", f"{s.failed} failed"),

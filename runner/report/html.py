@@ -543,6 +543,8 @@ class _Renderer:
             facts.append(
                 f'<span class="status {_status_class(r.status)}">{r.status}{reason}</span>'
             )
+        elif step.request is not None and not step.request.sent:
+            facts.append('<span class="status">not sent</span>')
         elif step.request is not None and outcome == ERROR:
             facts.append('<span class="status">no response</span>')
         if outcome != SKIPPED or step.duration_ms:
@@ -573,7 +575,7 @@ class _Renderer:
             body.append('<ul class="failures">')
             body.extend(self.failure(f) for f in step.failures)
             body.append("</ul>")
-        if step.request is not None:
+        if step.request is not None and step.request.sent:
             body.append(self.request(step.request))
         if step.response is not None:
             body.append(self.response(step.response))

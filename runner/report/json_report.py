@@ -36,6 +36,8 @@ def step_dict(step: StepResult) -> dict[str, Any]:
     }
     if step.request is not None:
         out["request"] = {"method": step.request.method, "url": step.request.url}
+        if not step.request.sent:
+            out["request"]["sent"] = False
         if step.request.headers:
             out["request"]["headers"] = dict(step.request.headers)
         if step.request.body is not None:

@@ -78,7 +78,7 @@ def render_junit(run: RunResult, redactor: Redactor) -> str:
                 el.text = _clean(redactor(detail))
             elif step.outcome == SKIPPED:
                 ET.SubElement(case, "skipped", message=step.skip_reason or "skipped")
-            if step.request is not None:
+            if step.request is not None and step.request.sent:
                 line = f"{step.request.method} {step.request.url}"
                 if step.response is not None:
                     line += f" -> {step.response.status}"

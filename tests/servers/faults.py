@@ -179,6 +179,22 @@ class FaultHandler(BaseHTTPRequestHandler):
                 200,
                 {"access_token": f"fault-token-{n}", "token_type": "bearer", "expires_in": 3600},
             )
+        elif kind == "short-refreshable":  # a 1 s token that comes with a refresh token
+            form = {k: v[0] for k, v in parse_qs(self.body.decode()).items()}
+            grant = form.get("grant_type", "?")
+            with self.server.lock:
+                self.server.hits[f"grant:{grant}"] += 1
+                n = self.server.hits[f"grant:{grant}"]
+            prefix = "refreshed" if grant == "refresh_token" else "granted"
+            self._send(
+                200,
+                {
+                    "access_token": f"{prefix}-{n}",
+                    "token_type": "bearer",
+                    "expires_in": 1,
+                    "refresh_token": f"refresh-{prefix}-{n}",
+                },
+            )
         elif kind == "echo-secret":
             text = self.body.decode("utf-8", "replace")
             self._send(

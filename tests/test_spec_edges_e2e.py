@@ -1,0 +1,159 @@
+"""SPEC sentences that are easy to get almost right, each checked against the demo API:
+dry runs, undefined names read only by `expect`, bad options and reports, not-sent steps,
+quiet output and files that must exist before anything is sent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import run_cli
+
+from runner.demo import DemoServer
+
+
+def _report(path: Path) -> dict:  # type: ignore[type-arg]
+    data: dict = json.loads(path.read_text())  # type: ignore[type-arg]
+    return data
+
+
+def test_dry_run_reports_every_step_skipped_even_one_that_cannot_render(
+    write, demo_env: dict[str, str], tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # SPEC §5: "--dry-run … reports every step as `skipped`, and exits 0 unless the
+    # collection is invalid (2)".
+    path = write(
+        """
+        name: dry
+        base_url: "{{ env.DEMO_URL }}"
+        steps:
+          - {name: fine, url: /health}
+          - {name: undefined in url, url: "/x/{{ nope }}"}
+          - {name: undefined in when, url: /health, when: "{{ nope2 }}"}
+        """
+    )
+    out = tmp_path / "r.json"
+    result = run_cli(path, "--dry-run", "--report-json", out, env=demo_env)
+    assert result.code == 0, result.all
+    steps = _report(out)["collections"][0]["steps"]
+    assert [s["outcome"] for s in steps] == ["skipped"] * 3
+    assert "'nope' is undefined" in steps[1]["skip_reason"]
+    assert "'nope2' is undefined" in steps[2]["skip_reason"]
+    assert "a real run would fail" in result.out
+
+
+def test_undefined_name_read_only_by_expect_or_until_is_an_error_and_nothing_is_sent(
+    demo: DemoServer, write, demo_env: dict[str, str], tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # SPEC §2: "An undefined name fails the step that needed it (exit 1; the request is
+    # not sent)"; §4: outcome `error`. Names the step captures itself are defined in time.
+    path = write(
+        """
+        name: undefined later
+        base_url: "{{ env.DEMO_URL }}"
+        steps:
+          - {name: in expect, url: /echo, expect: {json: {$.method: "{{ nope }}"}}}
+          - name: in until
+            url: /echo
+            retry: {attempts: 3, delay: 0, until: "{{ nope2 == 1 }}"}
+          - name: own capture is fine
+            url: /echo
+            capture: {m: $.method}
+            expect: {json: {$.method: "{{ m }}"}, expr: ["{{ response.status == 200 }}"]}
+        """
+    )
+    before = demo.stats.get("GET /echo", 0)
+    out = tmp_path / "r.json"
+    result = run_cli(path, "--report-json", out, env=demo_env)
+    assert result.code == 1
+    steps = _report(out)["collections"][0]["steps"]
+    assert [s["outcome"] for s in steps] == ["error", "error", "passed"], result.all
+    assert "'nope' is undefined" in steps[0]["failures"][0]["message"]
+    assert steps[0]["failures"][0]["location"] == f"{path}:4:61"  # the `{{ nope }}` value
+    assert steps[0]["request"]["sent"] is False and steps[1]["request"]["sent"] is False
+    assert demo.stats.get("GET /echo", 0) - before == 1  # only the third step was sent
+
+
+def test_a_bad_option_still_writes_the_requested_report(
+    write, demo_env: dict[str, str], tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # SPEC §5: reports are written "in every one of these cases" — a bad option included.
+    path = write("name: x\nsteps:\n  - {name: a, url: http://127.0.0.1:9/}\n")
+    for bad in (["--timeout", "abc"], ["--bogus"], ["--jobs", "x"], ["--timeout", "-1"]):
+        out = tmp_path / "r.json"
+        out.unlink(missing_ok=True)
+        result = run_cli("run", "--report-json", out, path, *bad, env=demo_env)
+        assert result.code == 2, (bad, result.all)
+        assert "Traceback" not in result.all
+        report = _report(out)
+        assert report["collections"] == [] and report["errors"], bad
+
+
+def test_a_report_path_that_cannot_be_written_is_refused_before_sending(
+    demo: DemoServer, write, demo_env: dict[str, str], tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    path = write(
+        'name: x\nbase_url: "{{ env.DEMO_URL }}"\nsteps:\n  - {name: a, url: /api/orders}\n'
+    )
+    before = demo.stats.get("GET /api/orders", 0)
+    result = run_cli(path, "--report-junit", tmp_path, env=demo_env)  # a directory
+    assert result.code == 2 and "is a directory" in result.err
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = run_cli(path, "--report-html", blocker / "r.html", env=demo_env)
+    assert result.code == 2 and "is not a directory" in result.err
+    assert demo.stats.get("GET /api/orders", 0) == before
+
+
+def test_every_step_line_names_method_and_url_even_when_nothing_was_sent(
+    write, demo_env: dict[str, str], tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # SPEC §6: "one line per step … (mark, name, method, URL, status, time)".
+    path = write(
+        """
+        name: lines
+        base_url: "{{ env.DEMO_URL }}"
+        variables: {id: 7}
+        steps:
+          - {name: sent, url: /health}
+          - {name: not wanted, method: delete, url: "/api/orders/{{ id }}", when: "{{ false }}"}
+          - {name: cannot render, url: "/api/orders/{{ missing }}"}
+        """
+    )
+    out = tmp_path / "r.json"
+    result = run_cli(path, "--report-json", out, env=demo_env)
+    lines = result.out.splitlines()
+    assert any("not wanted" in x and "DELETE " in x and "/api/orders/7" in x for x in lines)
+    assert any("cannot render" in x and "/api/orders/{{ missing }}" in x for x in lines)
+    steps = _report(out)["collections"][0]["steps"]
+    assert steps[1]["request"] == {
+        "method": "DELETE",
+        "url": demo_env["DEMO_URL"] + "/api/orders/7",
+        "sent": False,
+    }
+
+
+def test_missing_tls_files_are_input_errors(write, demo_env: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    # SPEC §5: a missing file is exit 2, before anything is sent.
+    path = write(
+        """
+        name: tls
+        defaults: {verify: ca/missing.pem}
+        steps:
+          - {name: a, url: "https://127.0.0.1:9/", cert: client.pem, key: client.key}
+          - {name: b, url: "https://127.0.0.1:9/", verify: "{{ env.CA }}"}
+        """
+    )
+    result = run_cli(path, env=demo_env)
+    assert result.code == 2
+    assert "CA bundle (`verify`) not found: ca/missing.pem" in result.err
+    assert "client certificate (`cert`) not found: client.pem" in result.err
+    assert "client key (`key`) not found: client.key" in result.err
+    assert result.err.count("not found") == 3  # a templated path is checked at run time
+
+
+def test_quiet_run_that_passes_prints_the_summary_line(write, demo_env: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    path = write('name: q\nbase_url: "{{ env.DEMO_URL }}"\nsteps:\n  - {name: a, url: /health}\n')
+    result = run_cli(path, "-q", env=demo_env)
+    assert result.code == 0
+    assert result.out.startswith("1 passed, 0 failed, 0 skipped, 0 errors in ")
