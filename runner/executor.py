@@ -406,9 +406,13 @@ class CollectionRun:
         Authorization, Proxy-Authorization, Cookie and Set-Cookie are masked everywhere)."""
         self.redactor.add_exchange(request.headers.items())
         response = self.transport.send(request)
+        final = response.request_headers  # netrc may have added credentials
         self.redactor.add_exchange(
-            response.request_headers.items(),
-            [*response.cookies.values(), *self.transport.cookie_values()],
+            [(k, final[k]) for k in ("Authorization", "Proxy-Authorization") if k in final],
+            # cookies come from responses: this one, or one it was redirected through
+            self.transport.cookie_values()
+            if response.cookies or response.redirects
+            else (),
         )
         return response
 

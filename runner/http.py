@@ -73,6 +73,7 @@ class HttpResponse:
     request_url: str
     request_headers: dict[str, str]
     request_body: bytes | None
+    redirects: int = 0
 
     @cached_property
     def text(self) -> str:
@@ -238,6 +239,7 @@ class Transport:
             request_url=str(final.url if final is not None else out.url),
             request_headers=dict(final.headers) if final is not None else dict(out.headers),
             request_body=body.encode() if isinstance(body, str) else body,
+            redirects=len(resp.history),
         )
 
     def _read_body(self, resp: requests.Response, deadline: float, out: OutgoingRequest) -> bytes:
