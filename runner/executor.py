@@ -16,9 +16,6 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 from urllib.parse import quote
 
-from jinja2 import Undefined as JinjaUndefined
-from jinja2 import UndefinedError
-
 from .auth import AuthContext, AuthHandler, make_handler
 from .auth.base import terminal_prompt
 from .captures import CAPTURE_SOURCES, Exchange, NotFound
@@ -46,11 +43,11 @@ from .templating import (
     Namespace,
     Template,
     Value,
-    _Undefined,
     environment,
     free_names,
     iter_templates,
     render_value,
+    undefined_message,
 )
 from .urls import join_url
 
@@ -220,9 +217,10 @@ class CollectionRun:
                 self.context[key] = render_value(value, self.context)
             except TemplateError as exc:
                 where = f" ({exc.location.short})" if exc.location else ""
-                self.context[key] = _Undefined(
-                    hint=f"variable '{key}' could not be evaluated{where}: {exc.message}",
-                    name=key,
+                from .sandbox import failed_variable
+
+                self.context[key] = failed_variable(
+                    f"variable '{key}' could not be evaluated{where}: {exc.message}", key
                 )
 
     def render(self, value: Value) -> Any:
@@ -395,11 +393,9 @@ class CollectionRun:
                 if name in environment().globals:
                     continue
                 raise TemplateError(f"undefined: '{name}' is undefined", location)
-            if isinstance(value, JinjaUndefined):
-                try:
-                    str(value)
-                except UndefinedError as exc:
-                    raise TemplateError(f"undefined: {exc.message}", location) from None
+            problem = undefined_message(value)
+            if problem is not None:
+                raise TemplateError(f"undefined: {problem}", location)
 
     def _send(self, request: OutgoingRequest) -> HttpResponse:
         """Send, learning every credential the exchange carried (SPEC §6: the values of
@@ -410,9 +406,7 @@ class CollectionRun:
         self.redactor.add_exchange(
             [(k, final[k]) for k in ("Authorization", "Proxy-Authorization") if k in final],
             # cookies come from responses: this one, or one it was redirected through
-            self.transport.cookie_values()
-            if response.cookies or response.redirects
-            else (),
+            self.transport.cookie_values() if response.cookies or response.redirects else (),
         )
         return response
 

@@ -9,24 +9,16 @@ Undefined names are errors that carry the template's YAML location (Jinja's own
 
 from __future__ import annotations
 
-import base64
-import json
-import random
 import re
-import time
-import uuid
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Union
-from urllib.parse import quote, urlencode
+from typing import TYPE_CHECKING, Any, Union
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
-from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
-
-from .errors import TemplateError
 from .location import Location
+
+if TYPE_CHECKING:
+    from jinja2.sandbox import SandboxedEnvironment
 
 MAX_RESULT_LENGTH = 10_000_000
 """Longest string or list a template may build with ``*`` (a memory-bomb guard)."""
@@ -98,129 +90,8 @@ class Namespace:
         return f"<{self._kind} namespace>"
 
 
-class _Undefined(StrictUndefined):
-    """Strict undefined whose message says how to fix ``env.X`` / ``secret.X``."""
-
-    __slots__ = ()
-
-    @property
-    def _undefined_message(self) -> str:
-        obj = self._undefined_obj
-        if isinstance(obj, Namespace):
-            kind = obj._kind
-            name = self._undefined_name
-            return (
-                f"{kind}.{name} is not set: set the environment variable {name}, load it with "
-                f"--env-file, or give a default: {{{{ {kind}.{name} | default('...') }}}}"
-            )
-        if self._undefined_hint is None and self._undefined_obj is self.__class__._missing():
-            return f"'{self._undefined_name}' is undefined"
-        shown = getattr(type(obj), "template_name", None)  # e.g. `response`: not a class name
-        if self._undefined_hint is None and shown is not None:
-            fields = ", ".join(getattr(type(obj), "template_fields", ()))
-            return f"`{shown}` has no attribute '{self._undefined_name}' (it has {fields})"
-        return str(super()._undefined_message)
-
-    @staticmethod
-    def _missing() -> Any:
-        from jinja2.utils import missing
-
-        return missing
-
-
-class _Sandbox(SandboxedEnvironment):
-    """The sandbox, plus a bound on ``*`` and ``**`` so a template cannot eat the memory."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**":
-            if isinstance(right, (int, float)) and abs(right) > 1000:
-                raise SecurityError("exponent too large in a template")
-            return left**right
-        if operator == "*":
-            for seq, n in ((left, right), (right, left)):
-                if (
-                    isinstance(seq, (str, list, tuple))
-                    and isinstance(n, int)
-                    and len(seq) * n > MAX_RESULT_LENGTH
-                ):
-                    raise SecurityError("the result of '*' would be too large")
-            return left * right
-        return super().call_binop(context, operator, left, right)
-
-
-def _b64encode(value: Any) -> str:
-    data = value if isinstance(value, bytes) else str(value).encode()
-    return base64.b64encode(data).decode("ascii")
-
-
-def _b64decode(value: Any) -> str:
-    text = value if isinstance(value, (bytes, str)) else str(value)
-    return base64.b64decode(text).decode("utf-8", "replace")
-
-
-def _urlencode(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return urlencode({str(k): v for k, v in value.items()})
-    return quote(str(value), safe="")
-
-
-def _tojson(value: Any, indent: int | None = None) -> str:
-    return json.dumps(value, indent=indent, ensure_ascii=False, default=str)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _make_environment() -> SandboxedEnvironment:
-    env = _Sandbox(undefined=_Undefined, autoescape=False, keep_trailing_newline=True)
-    env.globals.clear()
-    env.globals.update(
-        uuid=lambda: str(uuid.uuid4()),
-        now=_now,
-        timestamp=lambda: int(time.time()),
-        random_int=lambda a=0, b=2**31 - 1: random.randint(int(a), int(b)),
-    )
-    env.filters.update(b64encode=_b64encode, b64decode=_b64decode, urlencode=_urlencode)
-    env.filters["tojson"] = _tojson
-    env.policies["json.dumps_function"] = json.dumps
-    return env
-
-
-_ENV: SandboxedEnvironment | None = None
-
-
-def environment() -> SandboxedEnvironment:
-    """The one sandboxed environment of the process (made on first use)."""
-    global _ENV
-    if _ENV is None:
-        _ENV = _make_environment()
-    return _ENV
-
-
 def has_syntax(text: str) -> bool:
     return "{{" in text or "{%" in text or "{#" in text
-
-
-def _native_expression(env: SandboxedEnvironment, source: str) -> str | None:
-    """The expression of a string that is exactly one ``{{ … }}``, else None."""
-    stripped = source.strip()
-    if not (stripped.startswith("{{") and stripped.endswith("}}")):
-        return None
-    inner = stripped[2:-2]
-    if "{{" in inner or "}}" in inner or "{%" in inner or "{#" in inner:
-        # Could still be one expression with a '}}' inside a string literal: ask the lexer.
-        try:
-            kinds = [tok for _, tok, _ in env.lex(stripped)]
-        except TemplateSyntaxError:
-            return None  # compiling reports it, with its position
-        if kinds.count("variable_begin") != 1 or kinds[0] != "variable_begin":
-            return None
-        if kinds[-1] != "variable_end":
-            return None
-    return inner
 
 
 class TemplateSyntax(Exception):
@@ -232,7 +103,6 @@ class TemplateSyntax(Exception):
         self.line_offset = line_offset
 
 
-_COMPILED: dict[tuple[str, bool], Any] = {}
 _SIMPLE: dict[str, tuple[tuple[str | tuple[str, ...], ...], bool]] = {}
 
 _SIMPLE_PART = re.compile(r"\{\{\s*([A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*)\s*\}\}")
@@ -272,15 +142,34 @@ class _Fallback(Exception):
     """The fast path met something only Jinja should judge (undefined, unsafe, odd type)."""
 
 
+def environment() -> SandboxedEnvironment:
+    """The one sandboxed Jinja environment of the process (imports Jinja on first use)."""
+    from .sandbox import environment as sandbox_environment
+
+    return sandbox_environment()
+
+
+def _undefined_value(value: Any) -> bool:
+    """Undefined values exist only once the Jinja side is loaded."""
+    sandbox = sys.modules.get(f"{__package__}.sandbox")
+    return sandbox is not None and bool(sandbox.is_undefined(value))
+
+
+def undefined_message(value: Any) -> str | None:
+    """Why a value is undefined (a variable that failed to evaluate), or None."""
+    sandbox = sys.modules.get(f"{__package__}.sandbox")
+    return None if sandbox is None else sandbox.undefined_message(value)  # type: ignore[no-any-return]
+
+
 def _lookup(path: tuple[str, ...], context: Mapping[str, Any]) -> Any:
-    env = environment()
     name = path[0]
     if name in context:
         value = context[name]
-    elif name in env.globals:
-        value = env.globals[name]
     else:
-        raise _Fallback
+        helpers = environment().globals
+        if name not in helpers:
+            raise _Fallback
+        value = helpers[name]
     for attr in path[1:]:
         # As SandboxedEnvironment.getattr: attribute first, then item; unsafe → Jinja decides.
         try:
@@ -291,10 +180,10 @@ def _lookup(path: tuple[str, ...], context: Mapping[str, Any]) -> Any:
             except (TypeError, LookupError):
                 raise _Fallback from None
         else:
-            if not env.is_safe_attribute(value, attr, found):
+            if not environment().is_safe_attribute(value, attr, found):
                 raise _Fallback
             value = found
-    if isinstance(value, StrictUndefined):
+    if _undefined_value(value):
         raise _Fallback
     return value
 
@@ -306,23 +195,6 @@ def _render_simple(template: Template, context: Mapping[str, Any]) -> Any:
         (path,) = [p for p in parts if isinstance(p, tuple)]
         return _lookup(path, context)
     return "".join(p if isinstance(p, str) else str(_lookup(p, context)) for p in parts)
-
-
-def _jinja(template: Template) -> Any:
-    """The compiled Jinja code of a template (simple ones are compiled on first need)."""
-    if template.compiled is not None:
-        return template.compiled
-    env = environment()
-    key = (template.source, template.native)
-    compiled = _COMPILED.get(key)
-    if compiled is None:
-        if template.native:
-            expr = _native_expression(env, template.source)
-            compiled = env.compile_expression(expr or "", undefined_to_none=False)
-        else:
-            compiled = env.from_string(template.source)
-        _COMPILED[key] = compiled
-    return compiled
 
 
 def compile_template(source: str, location: Location) -> Template:
@@ -339,22 +211,10 @@ def compile_template(source: str, location: Location) -> Template:
                 _SIMPLE[source] = simple
     if simple is not None:
         return Template(source, location, None, simple[1], simple[0])
-    env = environment()
-    expr = _native_expression(env, source)
-    key = (source, expr is not None)
-    compiled = _COMPILED.get(key)
-    try:
-        if compiled is None:
-            if expr is not None:
-                compiled = env.compile_expression(expr, undefined_to_none=False)
-            else:
-                compiled = env.from_string(source)
-            _COMPILED[key] = compiled
-    except TemplateSyntaxError as exc:
-        raise TemplateSyntax(exc.message or "invalid template", (exc.lineno or 1) - 1) from None
-    except RecursionError:
-        raise TemplateSyntax("the expression is nested too deeply", 0) from None
-    return Template(source, location, compiled, expr is not None)
+    from .sandbox import compile_source
+
+    compiled, native = compile_source(source)
+    return Template(source, location, compiled, native)
 
 
 _FREE: dict[str, frozenset[str]] = {}
@@ -368,12 +228,9 @@ def free_names(template: Template) -> frozenset[str]:
         return frozenset()
     names = _FREE.get(template.source)
     if names is None:
-        from jinja2 import meta
+        from .sandbox import undeclared_names
 
-        try:
-            names = frozenset(meta.find_undeclared_variables(environment().parse(template.source)))
-        except (TemplateSyntaxError, RecursionError):
-            names = frozenset()
+        names = undeclared_names(template.source)
         if len(_FREE) < 10_000:
             _FREE[template.source] = names
     return names
@@ -391,20 +248,9 @@ def referenced_names(source: str) -> set[tuple[str, str]]:
             for p in parts
             if isinstance(p, tuple) and len(p) > 1 and p[0] in ("env", "secret")
         }
-    try:
-        ast = environment().parse(source)
-    except (TemplateSyntaxError, RecursionError):
-        return out
-    for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
-        target = getattr(node, "node", None)
-        if isinstance(target, nodes.Name) and target.name in ("env", "secret"):
-            if isinstance(node, nodes.Getattr):
-                out.add((target.name, node.attr))
-            elif isinstance(node, nodes.Getitem):
-                arg = node.arg
-                if isinstance(arg, nodes.Const) and isinstance(arg.value, str):
-                    out.add((target.name, arg.value))
-    return out
+    from .sandbox import namespace_reads
+
+    return namespace_reads(source)
 
 
 def render(template: Template, context: Mapping[str, Any]) -> Any:
@@ -416,25 +262,9 @@ def render(template: Template, context: Mapping[str, Any]) -> Any:
             return _render_simple(template, context)
         except _Fallback:
             pass
-    try:
-        compiled = _jinja(template)
-        if template.native:
-            value = compiled(context)
-            if isinstance(value, StrictUndefined):
-                str(value)  # raises UndefinedError with its message
-            return value
-        return compiled.render(context)
-    except UndefinedError as exc:
-        raise TemplateError(f"undefined: {exc.message}", template.location) from None
-    except SecurityError as exc:
-        raise TemplateError(f"not allowed in a template: {exc}", template.location) from None
-    except TemplateError:
-        raise
-    except Exception as exc:  # a filter or operator failed on the values it was given
-        raise TemplateError(
-            f"template {template.source!r} failed: {type(exc).__name__}: {exc}",
-            template.location,
-        ) from None
+    from .sandbox import render_with_jinja
+
+    return render_with_jinja(template, context)
 
 
 def render_value(value: Value, context: Mapping[str, Any]) -> Any:

@@ -50,3 +50,26 @@ def test_commands_that_send_nothing_import_no_http_stack(argv: list[str]) -> Non
     assert result["code"] in (0, None), result
     assert result["heavy"] == [], f"{argv} imported {result['heavy']}"
     assert result["out"], "the command printed nothing"
+
+
+def test_text_templates_need_no_jinja(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # `{{ name.attr }}` in text renders without Jinja: validating such a collection never
+    # imports it; one real expression does.
+    simple = tmp_path / "simple.yaml"
+    simple.write_text(
+        "name: s\nvariables: {id: 3}\nsteps:\n"
+        '  - {name: a, url: "/orders/{{ id }}", headers: {X-Id: "n-{{ env.USER }}"}}\n'
+    )
+    jinja = tmp_path / "jinja.yaml"
+    jinja.write_text('name: j\nsteps:\n  - {name: a, url: "/orders/{{ 1 + 2 }}"}\n')
+    for path, expected in ((simple, []), (jinja, ["jinja2"])):
+        proc = subprocess.run(
+            [sys.executable, "-c", PROBE, json.dumps(["validate", str(path)]), '["jinja2"]'],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
+        assert proc.returncode == 0, proc.stderr
+        result = json.loads(proc.stdout)
+        assert result["code"] == 0 and result["heavy"] == expected, (path.name, result)
