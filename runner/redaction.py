@@ -19,6 +19,10 @@ from urllib.parse import quote, quote_plus
 MASK = "***"
 MIN_SECRET_LENGTH = 3
 """Shorter values are not masked in free text (masking "1" would mangle every number)."""
+MIN_LEARNED_LENGTH = 8
+"""Header and cookie values learned from traffic are masked in free text from this length:
+session ids and credentials are longer, while `theme=dark` or `consent=true` would turn
+every "true" of every body into ``***``. The headers themselves are masked by name."""
 
 SENSITIVE_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
@@ -34,11 +38,11 @@ class Redactor:
         self._lock = threading.Lock()
         self.extra_headers: set[str] = set()
 
-    def add(self, value: Any) -> None:
+    def add(self, value: Any, min_length: int = MIN_SECRET_LENGTH) -> None:
         if value is None or isinstance(value, bool):
             return
         text = str(value)
-        if len(text) < MIN_SECRET_LENGTH or text in self._values:
+        if len(text) < min_length or text in self._values:
             return
         escaped = json.dumps(text)[1:-1]
         variants = {
@@ -61,19 +65,20 @@ class Redactor:
     def add_exchange(self, sent: Iterable[tuple[str, str]], cookies: Iterable[str] = ()) -> None:
         """Learn the values of credential headers a request carried and of the cookies
         responses set, so that an echo of them in a body or a message is masked too."""
+        learn = MIN_LEARNED_LENGTH
         for name, value in sent:
             lower = name.lower()
             if lower in ("authorization", "proxy-authorization") or lower in self.extra_headers:
-                self.add(value)
+                self.add(value, learn)
                 scheme, _, credentials = value.partition(" ")
                 if credentials and scheme.isalpha():  # `Basic <base64>`, `Bearer <token>`
-                    self.add(credentials.strip())
+                    self.add(credentials.strip(), learn)
             elif lower == "cookie":
-                self.add(value)
+                self.add(value, learn)
                 for pair in value.split(";"):
-                    self.add(pair.partition("=")[2].strip())
+                    self.add(pair.partition("=")[2].strip(), learn)
         for value in cookies:
-            self.add(value)
+            self.add(value, learn)
 
     def add_header(self, name: str) -> None:
         """An auth-added header (e.g. an API key's) whose value is always masked."""

@@ -157,3 +157,23 @@ def test_quiet_run_that_passes_prints_the_summary_line(write, demo_env: dict[str
     result = run_cli(path, "-q", env=demo_env)
     assert result.code == 0
     assert result.out.startswith("1 passed, 0 failed, 0 skipped, 0 errors in ")
+
+
+def test_short_cookie_values_are_masked_in_headers_but_do_not_mangle_bodies(
+    write, demo_env: dict[str, str]
+) -> None:  # type: ignore[no-untyped-def]
+    # A session id echoed back is masked (test_redaction_e2e); `consent=true` must not
+    # turn every "true" of every later message into ***.
+    path = write(
+        """
+        name: short cookies
+        base_url: "{{ env.DEMO_URL }}"
+        steps:
+          - {name: set, url: /cookies/set, params: {consent: "true"}}
+          - {name: echo, url: /echo, params: {flag: "true"}, expect: {json: {$.args.flag: nope}}}
+        """
+    )
+    result = run_cli(path, "-v", env=demo_env)
+    assert result.code == 1
+    assert 'expected "nope", got "true"' in result.out
+    assert "Cookie: ***" in result.out  # the header itself is still masked by name
