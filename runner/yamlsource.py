@@ -18,6 +18,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import Diagnostic
 from .location import Location
+from .yamlevents import Positions
+from .yamlevents import build as build_from_events
 
 MAX_EXPANDED_NODES = 2_000_000
 """Bound on the data size after aliases are expanded (a "billion laughs" guard)."""
@@ -209,9 +211,11 @@ class YamlDocument:
     file: str
     lines: list[str]
     data: Any
-    root: Node
+    root: Node | None
     _container_nodes: dict[int, Node]
     _key_index: dict[int, dict[str, tuple[Node, Node]]] = field(default_factory=dict)
+    _positions: Positions | None = None
+    """Set when the data came from the event fast path (no nodes kept)."""
 
     def _pairs(self, node: MappingNode) -> dict[str, tuple[Node, Node]]:
         index = self._key_index.get(id(node))
@@ -244,6 +248,8 @@ class YamlDocument:
         self, container: Any, key: str | int | None = None, *, of_key: bool = False
     ) -> Location:
         """Location of ``container[key]`` (or of the key itself), else of the container."""
+        if self._positions is not None:
+            return self._positions.loc(container, key, of_key)
         if key.__class__ is str:  # the hot path: a value in a mapping
             mapping = self._container_nodes.get(id(container))
             if mapping.__class__ is MappingNode:
@@ -472,8 +478,10 @@ def _children(node: Node) -> list[Node]:
     return []
 
 
-def parse(file: str, text: str) -> YamlDocument:
-    """Parse one YAML document; raise ``YamlFault`` with a located diagnostic on any problem."""
+def parse(file: str, text: str, *, events: bool = True) -> YamlDocument:
+    """Parse one YAML document; raise ``YamlFault`` with a located diagnostic on any problem.
+
+    ``events=False`` forces the node path (the tests compare the two)."""
     lines = text.splitlines()
     try:
         loader = _make_loader(text)
@@ -483,6 +491,15 @@ def parse(file: str, text: str) -> YamlDocument:
         raise YamlFault(
             Diagnostic("the text is not valid Unicode", Location(file, 1, 1), None, None)
         ) from None
+    if events and isinstance(loader, _FastLoader) and "&" not in text:
+        try:
+            data, positions = build_from_events(loader, MAX_DEPTH)
+        except Exception:  # Unsupported, or a YAML error: the node path decides and reports
+            loader.dispose()
+            loader = _make_loader(text)
+        else:
+            loader.dispose()
+            return YamlDocument(file, lines, data, None, {}, _positions=Positions(file, positions))
     try:
         try:
             root = loader.get_single_node()

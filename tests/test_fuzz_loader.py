@@ -40,6 +40,7 @@ from runner.errors import LoadError
 from runner.loader import BODY_KINDS, CAPTURE_SOURCES, load_file, load_text
 from runner.model import Collection
 from runner.predicates import PREDICATES, TYPE_NAMES
+from runner.yamlsource import YamlFault, parse
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -92,11 +93,51 @@ def assert_readable(exc: LoadError, raw: bytes | str, name: str = NAME) -> None:
     assert isinstance(whole, str) and name in whole and "Traceback" not in whole
 
 
+def _all_locations(doc: Any, data: Any, path: tuple[Any, ...] = ()) -> dict[Any, Any]:
+    out = {(path, None, False): doc.loc(data)}
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out[(path, k, False)] = doc.loc(data, k)
+            out[(path, k, True)] = doc.loc(data, k, of_key=True)
+            out.update(_all_locations(doc, v, (*path, k)))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            out[(path, i, False)] = doc.loc(data, i)
+            out.update(_all_locations(doc, v, (*path, i)))
+    return out
+
+
+def same_from_events_and_nodes(raw: bytes | str) -> None:
+    """The event fast path and the node path agree: same data, same locations, or both
+    refuse with the same located message."""
+    try:
+        text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError:
+        return
+    outcomes = []
+    for events in (True, False):
+        try:
+            doc = parse(NAME, text, events=events)
+        except YamlFault as exc:
+            outcomes.append(("fault", exc.diagnostic.message, exc.diagnostic.location))
+        except Exception as exc:
+            outcomes.append(("escape", type(exc).__name__))
+        else:
+            data = doc.data
+            try:
+                # repr: .nan is never equal to itself
+                outcomes.append(("ok", repr(data), _all_locations(doc, data)))
+            except RecursionError:
+                outcomes.append(("ok", "too deep to compare"))
+    assert outcomes[0] == outcomes[1], "the event path and the node path disagree"
+
+
 def check(
     raw: bytes | str, counter: str, name: str = NAME, path: Path = FUZZ_PATH
 ) -> Collection | LoadError:
     """Load ``raw``; a Collection or a readable LoadError, anything else escapes (a bug)."""
     CASES[counter] += 1
+    same_from_events_and_nodes(raw)
     escaped: Exception | None = None
     try:
         result = load_text(raw, name, path)

@@ -86,3 +86,81 @@ def test_var_values_are_yaml_scalars() -> None:
     assert load_scalar("hello world") == "hello world"
     assert load_scalar("[1, 2") == "[1, 2"
     assert load_scalar("2024-01-01") == "2024-01-01"
+
+
+# -- the event fast path gives what the node path gives -------------------------------------
+
+TRICKY = [
+    "a: 1\nb: [1, 2, {c: d}]\n",
+    "on: yes\n200: ok\n'quoted': \"x\"\nnull: ~\nempty:\n",
+    "n: [0x1F, 0o17, 1_000, .inf, -.5, 1e3, +7, 010, 0b101]\n",
+    "b: !!str 3\n",
+    "s: ! 12\n",
+    "t: |\n  line one\n  line two\nu: >-\n  folded\n  text\n",
+    'm: "multi\n  line"\np: plain\n  continued\n',
+    "- x\n- - y\n  - {z: [1, {w: 2}]}\n- ''\n",
+    "k: v # comment\n# c\nl:\n  - 1 # one\n  -   2\n",
+    "\ufeffk: v\r\nw: x\r\n",
+    "é: ünïcödé\n'ключ': значение\n",
+    "flow: {a: 1, b: {c: [x, y]}, 'd e': \"f\"}\n",
+    "deep: " + "[" * 40 + "]" * 40 + "\n",
+    "? a\n: b\n",
+    "x: 1\n<<: {y: 2}\n",
+    "a: &A 1\nb: *A\n",
+    "a: 1\na: 2\n",
+    "- 1\n--- \n- 2\n",
+    "just a scalar\n",
+    "",
+    "x: 2001-01-01\ny: 12:30:00\n",
+    "x: 0x_\n",
+]
+
+
+def _everything(doc, data, path=()):  # type: ignore[no-untyped-def]
+    """Every location the loader can ask for, below ``data``."""
+    out = {(path, None, False): doc.loc(data)}
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out[(path, k, False)] = doc.loc(data, k)
+            out[(path, k, True)] = doc.loc(data, k, of_key=True)
+            out.update(_everything(doc, v, (*path, k)))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            out[(path, i, False)] = doc.loc(data, i)
+            out.update(_everything(doc, v, (*path, i)))
+        out[(path, len(data), False)] = doc.loc(data, len(data))  # out of range: the list
+    return out
+
+
+def _outcome(text: str, events: bool):  # type: ignore[no-untyped-def]
+    try:
+        doc = parse("c.yaml", text, events=events)
+    except YamlFault as exc:
+        return ("fault", exc.diagnostic.message, exc.diagnostic.location)
+    return ("ok", doc.data, _everything(doc, doc.data))
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_event_path_equals_node_path(text: str) -> None:
+    assert _outcome(text, events=True) == _outcome(text, events=False)
+
+
+def test_event_path_equals_node_path_on_the_examples_and_a_large_file() -> None:
+    from conftest import EXAMPLES
+
+    texts = [p.read_text() for p in sorted(EXAMPLES.glob("*.yaml"))]
+    texts.append(
+        "name: big\nsteps:\n"
+        + "".join(
+            f"  - name: s{i}\n    url: /items/{i}\n"
+            f'    headers: {{X-Id: "{{{{ id }}}}-{i}"}}\n'
+            f"    expect: {{status: [200, 201], json: {{$.id: {i}}}}}\n"
+            for i in range(300)
+        )
+    )
+    for text in texts:
+        fast, slow = _outcome(text, events=True), _outcome(text, events=False)
+        assert fast[0] == "ok" and fast == slow
+    # and the fast path really kept no nodes for them
+    doc = parse("c.yaml", texts[-1])
+    assert doc.root is None

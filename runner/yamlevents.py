@@ -1,0 +1,168 @@
+"""The fast path of ``yamlsource.parse``: plain data straight from libyaml's events.
+
+PyYAML's composer keeps a node object (and two mark objects) for every value of the file
+until the whole document is built — about 10 KB per step of a collection, most of a large
+file's load time and memory. For the common document (no anchors, no tags, no merge keys,
+no duplicate keys) this builds the data directly from the parser's events and keeps one
+packed position per key and value in a small array per container. Anything unusual
+raises ``Unsupported`` and ``parse`` takes the node path, which owns every error message.
+"""
+
+from __future__ import annotations
+
+from array import array
+from typing import Any
+
+from yaml.events import (
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
+from yaml.nodes import ScalarNode
+
+from .location import Location
+
+_STR = "tag:yaml.org,2002:str"
+_COLUMN_BITS = 24
+_COLUMN_MASK = (1 << _COLUMN_BITS) - 1
+_SMALL = 12
+"""Mappings up to this many keys are searched by a scan; larger ones get an index."""
+
+
+class Unsupported(Exception):
+    """Not a document for the fast path: the node path decides (and reports errors)."""
+
+
+def build(loader: Any, max_depth: int) -> tuple[Any, dict[int, array[int]]]:
+    """Data and positions of the single document ``loader`` is about to parse."""
+    get_event = loader.get_event
+    resolve = loader.resolve
+    constructors = loader.yaml_constructors
+    plain: dict[str, Any] = {}  # plain scalar text -> value (`200`, `true` recur a lot)
+    positions: dict[int, array[int]] = {}
+    # The open container, its positions, whether it is a mapping and its pending key;
+    # the enclosing ones wait on `saved`.
+    current: Any = None
+    where: array[int] = array("q")
+    is_map = False
+    pending: str | None = None
+    saved: list[tuple[Any, array[int], bool, str | None]] = []
+    root: Any = None
+
+    get_event()  # StreamStart
+    if get_event().__class__.__name__ != "DocumentStartEvent":
+        raise Unsupported  # an empty file: the node path says so
+    while True:
+        event = get_event()
+        cls = event.__class__
+        if cls is ScalarEvent:
+            if event.anchor is not None or event.tag is not None:
+                raise Unsupported  # anchors and tags: the node path
+            mark = event.start_mark
+            column = mark.column
+            if column > _COLUMN_MASK or current is None:
+                raise Unsupported  # a 16-million-column line, or a lone scalar document
+            packed = (mark.line << _COLUMN_BITS) | column
+            text = event.value
+            if is_map and pending is None:
+                # A key is its literal text (`on:` stays "on", `200:` stays "200").
+                if text == "<<" and event.implicit[0]:
+                    raise Unsupported  # a merge key
+                pending = text
+                where.append(packed)
+                continue
+            if len(saved) >= max_depth - 1:
+                raise Unsupported  # too deep: the node path says where
+            if event.implicit[0]:  # plain: resolve `3`, `true`, `~`…
+                value = plain.get(text, plain)
+                if value is plain:
+                    tag = resolve(ScalarNode, text, (True, False))
+                    if tag == _STR:
+                        value = text
+                    else:
+                        node = ScalarNode(tag, text, event.start_mark, event.end_mark)
+                        value = (constructors.get(tag) or constructors[None])(loader, node)
+                    if len(plain) < 100_000:
+                        plain[text] = value
+            else:
+                value = text
+            if is_map:
+                current[pending] = value
+                pending = None
+            else:
+                current.append(value)
+            where.append(packed)
+        elif cls is MappingStartEvent or cls is SequenceStartEvent:
+            if event.anchor is not None or event.tag is not None:
+                raise Unsupported
+            mark = event.start_mark
+            column = mark.column
+            if column > _COLUMN_MASK or len(saved) >= max_depth - 1:
+                raise Unsupported
+            packed = (mark.line << _COLUMN_BITS) | column
+            new: Any = {} if cls is MappingStartEvent else []
+            new_where = array("q", (packed,))
+            positions[id(new)] = new_where
+            if current is None:
+                root = new
+            else:
+                if is_map:
+                    if pending is None:
+                        raise Unsupported  # a list or mapping as a key (`? [a]`)
+                    current[pending] = new
+                    pending = None
+                else:
+                    current.append(new)
+                where.append(packed)
+                saved.append((current, where, is_map, pending))
+            current, where, is_map, pending = new, new_where, cls is MappingStartEvent, None
+        elif cls is MappingEndEvent or cls is SequenceEndEvent:
+            if is_map and 2 * len(current) + 1 != len(where):
+                raise Unsupported  # a duplicate key: the node path reports it
+            if not saved:
+                break
+            current, where, is_map, pending = saved.pop()
+        else:
+            raise Unsupported  # an alias, or something unexpected
+    get_event()  # DocumentEnd
+    if get_event().__class__.__name__ != "StreamEndEvent":
+        raise Unsupported  # more than one document: the node path says so
+    return root, positions
+
+
+class Positions:
+    """Locations from the packed arrays: ``loc(container, key)`` as YamlDocument has it."""
+
+    def __init__(self, file: str, positions: dict[int, array[int]]) -> None:
+        self.file = file
+        self._positions = positions
+        self._index: dict[int, dict[str, int]] = {}
+
+    def _at(self, packed: int) -> Location:
+        return Location(self.file, (packed >> _COLUMN_BITS) + 1, (packed & _COLUMN_MASK) + 1)
+
+    def loc(self, container: Any, key: str | int | None = None, of_key: bool = False) -> Location:
+        where = self._positions.get(id(container))
+        if where is None:
+            return Location(self.file, 1, 1)
+        if key.__class__ is str and container.__class__ is dict:
+            i = self._find(container, key)  # type: ignore[arg-type]
+            if i is not None:
+                return self._at(where[1 + 2 * i + (0 if of_key else 1)])
+        elif key.__class__ is int and container.__class__ is list and 0 <= key < len(container):  # type: ignore[operator]
+            return self._at(where[1 + key])  # type: ignore[operator]
+        return self._at(where[0])
+
+    def _find(self, mapping: dict[str, Any], key: str) -> int | None:
+        if key not in mapping:
+            return None
+        if len(mapping) <= _SMALL:
+            for i, k in enumerate(mapping):
+                if k == key:
+                    return i
+        index = self._index.get(id(mapping))
+        if index is None:
+            index = self._index[id(mapping)] = {k: i for i, k in enumerate(mapping)}
+        return index.get(key)
