@@ -269,8 +269,16 @@ class _Builder:
         auth = tuple(self.auth_block(data["auth"], name) for name in data.get("auth") or {})
         auth_names = [a.name for a in auth]
         defaults = self.defaults(data.get("defaults") or {}, auth_names)
-        steps = tuple(self.step(data["steps"], i, auth_names) for i in range(len(data["steps"])))
-        self.check_unique_steps(data["steps"], steps)
+        raw_steps = data["steps"]
+        built: list[Step] = []
+        first: dict[str, Step] = {}
+        for i in range(len(raw_steps)):
+            step = self.step(raw_steps, i, auth_names)
+            self.check_unique_name(step, raw_steps[i], first)
+            built.append(step)
+            # The model now holds all the step needs: free its data (most of a large file).
+            self.doc.release(raw_steps, i)
+        steps = tuple(built)
         profiles = tuple(
             (pname, self.pairs(data["profiles"], pname)) for pname in data.get("profiles") or {}
         )
@@ -334,18 +342,16 @@ class _Builder:
             key=self.opt(raw, "key"),
         )
 
-    def check_unique_steps(self, raw_steps: list[Any], steps: tuple[Step, ...]) -> None:
-        first: dict[str, Step] = {}
-        for step, raw in zip(steps, raw_steps, strict=False):
-            if step.name in first:
-                self.error(
-                    f"duplicate step name `{step.name}` (first used at line "
-                    f"{first[step.name].location.line})",
-                    self.doc.loc(raw, "name"),
-                    "step names must be unique: --step and reports refer to them",
-                )
-            else:
-                first[step.name] = step
+    def check_unique_name(self, step: Step, raw: dict[str, Any], first: dict[str, Step]) -> None:
+        if step.name in first:
+            self.error(
+                f"duplicate step name `{step.name}` (first used at line "
+                f"{first[step.name].location.line})",
+                self.doc.loc(raw, "name"),
+                "step names must be unique: --step and reports refer to them",
+            )
+        else:
+            first[step.name] = step
 
     # -- steps -----------------------------------------------------------------------------
 

@@ -155,6 +155,20 @@ class Positions:
             return self._at(where[1 + key])  # type: ignore[operator]
         return self._at(where[0])
 
+    def forget(self, value: Any) -> None:
+        """Drop the positions of ``value``'s containers (their ids may be reused)."""
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            if item.__class__ is dict:
+                stack.extend(item.values())
+            elif item.__class__ is list:
+                stack.extend(item)
+            else:
+                continue
+            self._positions.pop(id(item), None)
+            self._index.pop(id(item), None)
+
     def _find(self, mapping: dict[str, Any], key: str) -> int | None:
         if key not in mapping:
             return None

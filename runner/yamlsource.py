@@ -226,6 +226,16 @@ class YamlDocument:
             self._key_index[id(node)] = index
         return index
 
+    def release(self, container: Any, key: str | int) -> None:
+        """Drop ``container[key]`` and what locates it, once it has been turned into the
+        model: a large collection then never holds its data and its model at once. (The
+        node path keeps its tree until the end either way: nothing to gain there.)"""
+        if self._positions is None:
+            return
+        value = container[key]
+        container[key] = None
+        self._positions.forget(value)
+
     def location_of(self, node: Node) -> Location:
         mark = node.start_mark
         return Location(self.file, mark.line + 1, mark.column + 1)
