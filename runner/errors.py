@@ -23,7 +23,7 @@ from typing import ClassVar
 from .location import Location
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Diagnostic:
     """One located problem in an input file, with a hint that says what to do."""
 

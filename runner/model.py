@@ -16,7 +16,7 @@ from .templating import MapValue, Template, Value
 NO_AUTH = "none"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AuthSpec:
     """One auth block. Which fields are set depends on ``type`` (the schema checks that)."""
 
@@ -32,7 +32,7 @@ class AuthSpec:
         return key in self.fields.keys()  # noqa: SIM118 - MapValue is not a dict
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Predicate:
     """One predicate of a predicate map: ``{gt: 3}`` → ``Predicate("gt", 3)``."""
 
@@ -41,7 +41,7 @@ class Predicate:
     location: Location
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PredicateSet:
     """A predicate map; every predicate must hold."""
 
@@ -53,7 +53,7 @@ Matcher = Value | PredicateSet
 """What a check compares against: a value (equality) or a predicate map."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Check:
     """One expectation: ``kind`` is status, header, json, body, schema, max_ms or expr."""
 
@@ -68,7 +68,7 @@ class Check:
         return f"{self.kind} {self.subject}" if self.subject else self.kind
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Capture:
     """``name: source`` — a value taken from the response into a variable."""
 
@@ -83,7 +83,7 @@ class Capture:
     compiled: Any = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Retry:
     attempts: int
     delay: float
@@ -92,7 +92,7 @@ class Retry:
     location: Location
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Body:
     """At most one request body: ``kind`` is json, form, body or multipart."""
 
@@ -101,7 +101,7 @@ class Body:
     location: Location
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Step:
     name: str
     index: int
@@ -125,7 +125,7 @@ class Step:
     captures: tuple[Capture, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Defaults:
     headers: MapValue | None = None
     auth: str | None = None
@@ -136,7 +136,7 @@ class Defaults:
     key: Value = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Collection:
     """One loaded, valid collection file."""
 

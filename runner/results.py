@@ -17,7 +17,7 @@ ERROR = "error"
 OUTCOMES = (PASSED, FAILED, SKIPPED, ERROR)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Failure:
     """One check that did not hold, or why a step could not complete."""
 
@@ -28,7 +28,7 @@ class Failure:
     actual: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RequestInfo:
     method: str
     url: str
@@ -40,7 +40,7 @@ class RequestInfo:
     are what it would have requested, as far as they could be rendered."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ResponseInfo:
     status: int
     reason: str = ""
@@ -51,7 +51,7 @@ class ResponseInfo:
     http_version: str = "HTTP/1.1"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StepResult:
     name: str
     outcome: str
@@ -66,7 +66,7 @@ class StepResult:
     captured: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CollectionResult:
     name: str
     file: str
@@ -79,7 +79,7 @@ class CollectionResult:
         return sum(1 for s in self.steps if s.outcome == outcome)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Summary:
     passed: int = 0
     failed: int = 0
@@ -96,7 +96,7 @@ class Summary:
         return self.failed == 0 and self.errors == 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunResult:
     """The whole invocation: every collection, in the order given."""
 

@@ -24,7 +24,7 @@ MAX_RESULT_LENGTH = 10_000_000
 """Longest string or list a template may build with ``*`` (a memory-bomb guard)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Template:
     """A string from the collection: a literal, a native expression, or a text template."""
 
@@ -41,7 +41,7 @@ class Template:
         return self.compiled is None and self.parts is None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MapValue:
     """An immutable mapping from the collection whose values are templated ``Value``s."""
 

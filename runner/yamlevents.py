@@ -28,6 +28,8 @@ _STR = "tag:yaml.org,2002:str"
 _COLUMN_BITS = 24
 _COLUMN_MASK = (1 << _COLUMN_BITS) - 1
 _SMALL = 12
+_SHARED_TEXT = 200
+"""Quoted strings up to this long are shared between their repeats (one object each)."""
 """Mappings up to this many keys are searched by a scan; larger ones get an index."""
 
 
@@ -41,6 +43,8 @@ def build(loader: Any, max_depth: int) -> tuple[Any, dict[int, array[int]]]:
     resolve = loader.resolve
     constructors = loader.yaml_constructors
     plain: dict[str, Any] = {}  # plain scalar text -> value (`200`, `true` recur a lot)
+    plain_keys: dict[str, str] = {}
+    quoted: dict[str, str] = {}
     positions: dict[int, array[int]] = {}
     # The open container, its positions, whether it is a mapping and its pending key;
     # the enclosing ones wait on `saved`.
@@ -70,7 +74,7 @@ def build(loader: Any, max_depth: int) -> tuple[Any, dict[int, array[int]]]:
                 # A key is its literal text (`on:` stays "on", `200:` stays "200").
                 if text == "<<" and event.implicit[0]:
                     raise Unsupported  # a merge key
-                pending = text
+                pending = plain_keys.setdefault(text, text)  # one str per distinct key
                 where.append(packed)
                 continue
             if len(saved) >= max_depth - 1:
@@ -86,6 +90,8 @@ def build(loader: Any, max_depth: int) -> tuple[Any, dict[int, array[int]]]:
                         value = (constructors.get(tag) or constructors[None])(loader, node)
                     if len(plain) < 100_000:
                         plain[text] = value
+            elif len(text) <= _SHARED_TEXT and len(quoted) < 100_000:
+                value = quoted.setdefault(text, text)  # `"{{ token }}"` recurs per step
             else:
                 value = text
             if is_map:
