@@ -422,6 +422,7 @@ def cmd_run(
         interactive=_interactive(),
         no_browser=args.no_browser,
         curl=args.curl,
+        debug=args.debug,
     )
     if args.insecure:
         print("warning: --insecure: TLS certificates are not verified", file=sys.stderr)
@@ -462,13 +463,14 @@ def execute(
     started = time.perf_counter()
     interrupted: str | None = None
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
+    halted = threading.Event()  # --fail-fast: set by the first failed step of any collection
     try:
         if jobs > 1:
-            interrupted = _run_parallel(runs, console, jobs)
+            interrupted = _run_parallel(runs, console, jobs, halted)
         else:
             for run in runs:
                 try:
-                    result = run.run()
+                    result = run.run(halted=halted)
                 except KeyboardInterrupt as exc:
                     interrupted = "SIGTERM" if isinstance(exc, _Terminated) else "SIGINT"
                     console.collection_finished(run.collection, run.snapshot())
@@ -495,7 +497,9 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def _run_parallel(runs: list[CollectionRun], console: Console, jobs: int) -> str | None:
+def _run_parallel(
+    runs: list[CollectionRun], console: Console, jobs: int, halted: threading.Event
+) -> str | None:
     """Collections on a thread pool (the work is I/O-bound); results keep input order."""
     from concurrent.futures import ThreadPoolExecutor, wait
 
@@ -503,7 +507,7 @@ def _run_parallel(runs: list[CollectionRun], console: Console, jobs: int) -> str
 
     def work(run: CollectionRun) -> CollectionResult | None:
         try:
-            result = run.run(cancel)
+            result = run.run(cancel, halted)
         except KeyboardInterrupt:
             result = run.snapshot()
         console.collection_finished(run.collection, result)

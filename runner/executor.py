@@ -49,7 +49,7 @@ from .templating import (
     render_value,
     undefined_message,
 )
-from .urls import join_url
+from .urls import join_url, url_problem
 
 DEFAULT_TIMEOUT = 30.0
 DETAIL_LIMIT = 4096
@@ -83,6 +83,7 @@ class RunOptions:
     interactive: bool = False
     no_browser: bool = False
     curl: bool = False
+    debug: bool = False  # unforeseen exceptions propagate (a traceback) instead of erroring the step
 
 
 class Observer(Protocol):
@@ -228,15 +229,20 @@ class CollectionRun:
 
     # -- the run -----------------------------------------------------------------------------
 
-    def run(self, cancel: threading.Event | None = None) -> CollectionResult:
-        """Run every step; on SIGINT/SIGTERM the partial result is kept and re-raised."""
+    def run(
+        self, cancel: threading.Event | None = None, halted: threading.Event | None = None
+    ) -> CollectionResult:
+        """Run every step; on SIGINT/SIGTERM the partial result is kept and re-raised.
+
+        ``halted`` is shared by the collections of one run: with ``fail_fast``, the first
+        failed step anywhere sets it and every step not yet started is skipped."""
         self.started = time.perf_counter()
-        stop = False
+        halted = halted if halted is not None else threading.Event()
         try:
             for step in self.collection.steps:
                 if cancel is not None and cancel.is_set():
                     raise KeyboardInterrupt
-                if stop:
+                if halted.is_set():
                     result = StepResult(
                         step.name,
                         SKIPPED,
@@ -255,9 +261,9 @@ class CollectionRun:
                         skip_reason="filtered out",
                     )
                 else:
-                    result = self.run_step(step)
+                    result = self._run_guarded(step)
                     if self.options.fail_fast and result.outcome in (FAILED, ERROR):
-                        stop = True
+                        halted.set()
                 self.results.append(result)
                 self.observer.step_finished(self.collection, result)
         except KeyboardInterrupt:
@@ -279,6 +285,23 @@ class CollectionRun:
             round((end - start) * 1000, 3),
             interrupted=self.interrupted,
         )
+
+    def _run_guarded(self, step: Step) -> StepResult:
+        """``run_step``, with any unforeseen exception made that step's error: one bad step
+        (a response nested too deeply for a JSONPath, a bug of ours) never ends the run."""
+        started = time.perf_counter()
+        try:
+            return self.run_step(step)
+        except Exception as exc:
+            if self.options.debug:
+                raise
+            reason = (
+                "the response is nested too deeply to check"
+                if isinstance(exc, RecursionError)
+                else f"internal error: {type(exc).__name__}: {exc} (this is a bug in apirun; "
+                "run again with --debug for a traceback)"
+            )
+            return self._error(step, started, StepError(reason), None)
 
     def run_step(self, step: Step) -> StepResult:
         started = time.perf_counter()
@@ -421,6 +444,9 @@ class CollectionRun:
             if self.base_url_error is not None:
                 raise self.base_url_error
             url = join_url(self.base_url, url)
+        problem = url_problem(url)
+        if problem is not None:
+            raise StepError(f"invalid URL {url!r}: {problem}", step.location)
         headers: dict[str, str] = {}
         lower: dict[str, str] = {}
         for source in (defaults.headers, step.headers):

@@ -88,6 +88,8 @@ class HttpResponse:
         except (ValueError, UnicodeDecodeError) as exc:
             ctype = self.headers.get("Content-Type", "no Content-Type")
             return False, None, f"the response body is not valid JSON ({ctype}): {exc}"
+        except RecursionError:
+            return False, None, "the response body is JSON nested too deeply to read"
 
     def json(self) -> Any:
         """The decoded JSON body; raises ``ValueError`` with a readable reason otherwise."""
@@ -282,8 +284,10 @@ def _size(n: int) -> str:
 
 def describe_fault(exc: Exception, out: OutgoingRequest) -> str:
     """A one-line, human reason for a transport fault (no class names, no pool internals)."""
-    parts = urlsplit(out.url)
-    target = parts.netloc or out.url
+    try:
+        target = urlsplit(out.url).netloc or out.url
+    except ValueError:
+        target = out.url
     text = str(exc)
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return f"timed out: could not connect to {target} within {out.timeout:g}s"

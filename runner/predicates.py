@@ -180,6 +180,8 @@ TYPE_NAMES = ("string", "number", "integer", "boolean", "array", "object", "null
 def _type(actual: Any, operand: Any) -> str | None:
     if actual is MISSING:
         return _missing(actual)
+    if operand is None:  # `type: null` unquoted: YAML's null, meant as the type name
+        operand = "null"
     kind = json_type(actual)
     ok = (
         kind == operand

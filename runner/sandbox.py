@@ -21,7 +21,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from .errors import TemplateError
-from .templating import MAX_RESULT_LENGTH, Namespace, Template, TemplateSyntax
+from .templating import MAX_RESULT_LENGTH, Namespace, Template, TemplateSyntax, interpolated
 
 
 class _Undefined(StrictUndefined):
@@ -75,6 +75,13 @@ class _Sandbox(SandboxedEnvironment):
             return left * right
         return super().call_binop(context, operator, left, right)
 
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """``response.json.items`` is the JSON key `items`, not the dict method: for a
+        mapping, its keys win over its attributes (Jinja tries the attribute first)."""
+        if obj.__class__ is dict and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
 
 def _b64encode(value: Any) -> str:
     data = value if isinstance(value, bytes) else str(value).encode()
@@ -101,7 +108,9 @@ def _now() -> str:
 
 
 def _make_environment() -> SandboxedEnvironment:
-    env = _Sandbox(undefined=_Undefined, autoescape=False, keep_trailing_newline=True)
+    env = _Sandbox(
+        undefined=_Undefined, autoescape=False, keep_trailing_newline=True, finalize=interpolated
+    )
     env.globals.clear()
     env.globals.update(
         uuid=lambda: str(uuid.uuid4()),
@@ -132,6 +141,10 @@ def _native_expression(env: SandboxedEnvironment, source: str) -> str | None:
     if not (stripped.startswith("{{") and stripped.endswith("}}")):
         return None
     inner = stripped[2:-2]
+    if inner.startswith("-"):  # `{{- x -}}`: whitespace control, not part of the expression
+        inner = inner[1:]
+    if inner.endswith("-"):
+        inner = inner[:-1]
     if "{{" in inner or "}}" in inner or "{%" in inner or "{#" in inner:
         # Could still be one expression with a '}}' inside a string literal: ask the lexer.
         try:

@@ -90,6 +90,19 @@ class Namespace:
         return f"<{self._kind} namespace>"
 
 
+def interpolated(value: Any) -> Any:
+    """How a value reads inside a longer string: booleans as ``true``/``false`` and null as
+    nothing, as in JSON and query strings (Python's ``True``/``None`` mean nothing to an
+    API). Jinja's ``finalize`` hook, and the fast path's equivalent."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return ""
+    return value
+
+
 def has_syntax(text: str) -> bool:
     return "{{" in text or "{%" in text or "{#" in text
 
@@ -171,6 +184,9 @@ def _lookup(path: tuple[str, ...], context: Mapping[str, Any]) -> Any:
             raise _Fallback
         value = helpers[name]
     for attr in path[1:]:
+        if value.__class__ is dict and attr in value:  # a JSON key wins over a dict method
+            value = value[attr]
+            continue
         # As SandboxedEnvironment.getattr: attribute first, then item; unsafe → Jinja decides.
         try:
             found = getattr(value, attr)
@@ -194,7 +210,7 @@ def _render_simple(template: Template, context: Mapping[str, Any]) -> Any:
     if template.native:  # one {{ path }}, perhaps with whitespace around it
         (path,) = [p for p in parts if isinstance(p, tuple)]
         return _lookup(path, context)
-    return "".join(p if isinstance(p, str) else str(_lookup(p, context)) for p in parts)
+    return "".join(p if isinstance(p, str) else str(interpolated(_lookup(p, context))) for p in parts)
 
 
 def compile_template(source: str, location: Location) -> Template:

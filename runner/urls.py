@@ -19,6 +19,19 @@ def join_url(base: str | None, url: str) -> str:
     return base.rstrip("/") + "/" + url.lstrip("/")
 
 
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be requested (``http://[::1/x``, a port that is not a number), or
+    None. urllib raises ``ValueError`` for these wherever it splits the URL."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - validates the port
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme in ("http", "https") and not parts.hostname:
+        return "it has no host"
+    return None
+
+
 def is_loopback_host(host: str | None) -> bool:
     if not host:
         return False

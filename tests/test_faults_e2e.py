@@ -233,3 +233,38 @@ def test_expired_client_credentials_token_is_refreshed_first(faults: FaultServer
     assert [s["outcome"] for s in steps] == ["passed"] * 4, result.all
     assert faults.hits["grant:client_credentials"] == 1
     assert faults.hits["grant:refresh_token"] >= 1
+
+
+@pytest.mark.parametrize("url", ["http://[::1/x", "http://127.0.0.1:abc/x", "http:///x"])
+def test_a_malformed_url_is_that_steps_error(faults: FaultServer, write, url: str) -> None:  # type: ignore[no-untyped-def]
+    result, steps = run_steps(faults, write, f"  - {{name: bad url, url: '{url}'}}\n")
+    assert result.code == 1 and steps[0]["outcome"] == "error"
+    assert "invalid URL" in only_failure(steps), only_failure(steps)
+    assert "internal error" not in result.all
+
+
+def test_a_malformed_token_url_fails_the_steps_that_need_it(faults: FaultServer, write) -> None:  # type: ignore[no-untyped-def]
+    result, steps = run_steps(
+        faults,
+        write,
+        "  - {name: needs token, url: /ok, auth: login}\n",
+        auth="  login: {type: password, token_url: 'http://[::1/tok', username: u, password: p}\n",
+    )
+    assert result.code == 1 and steps[0]["outcome"] == "error"
+    assert "invalid `token_url`" in only_failure(steps), only_failure(steps)
+
+
+def test_json_nested_too_deeply_fails_each_check_and_the_run_goes_on(
+    faults: FaultServer, write
+) -> None:  # type: ignore[no-untyped-def]
+    result, steps = run_steps(
+        faults,
+        write,
+        "  - {name: json check, url: /deep-json, expect: {json: {'$[0]': {exists: true}}}}\n"
+        "  - {name: capture, url: /deep-json, capture: {d: '$[0]'}}\n"
+        "  - {name: schema, url: /deep-json, expect: {schema: {type: array}}}\n",
+    )
+    assert result.code == 1
+    assert [s["outcome"] for s in steps[:3]] == ["failed"] * 3, steps
+    for step in steps[:3]:
+        assert "nested too deeply" in step["failures"][0]["message"]

@@ -252,6 +252,18 @@ def test_login_and_logout_commands(
     assert bad.code == 2 and "did you mean `web`" in bad.err
 
 
+def test_login_with_cache_false_says_the_token_was_not_kept(
+    server: DemoServer, env: dict[str, str], write, tty_stdin: int
+) -> None:  # type: ignore[no-untyped-def]
+    path = demo_collection(
+        write, extra='    client_secret: "{{ secret.DEMO_CLIENT_SECRET }}"\n    cache: false'
+    )
+    login = run_cli("login", path, "--auth", "web", env=env, stdin=tty_stdin)
+    assert login.code == 0, login.all
+    assert "was not kept" in login.out and "cached in" not in login.out
+    assert not Path(env["APIRUN_TOKEN_CACHE"]).exists()
+
+
 def test_no_browser_at_a_terminal_asks_for_the_callback_url(
     server: DemoServer, env: dict[str, str], write
 ) -> None:  # type: ignore[no-untyped-def]

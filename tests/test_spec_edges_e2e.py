@@ -177,3 +177,74 @@ def test_short_cookie_values_are_masked_in_headers_but_do_not_mangle_bodies(
     assert result.code == 1
     assert 'expected "nope", got "true"' in result.out
     assert "Cookie: ***" in result.out  # the header itself is still masked by name
+
+
+def test_fail_fast_stops_the_whole_run_not_only_its_collection(
+    demo: DemoServer, write, demo_env: dict[str, str], tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    first = write(
+        """
+        name: first
+        base_url: "{{ env.DEMO_URL }}"
+        steps:
+          - {name: fails, url: /health, expect: {status: 418}}
+          - {name: after, url: /health}
+        """,
+        name="first.yaml",
+    )
+    second = write(
+        """
+        name: second
+        base_url: "{{ env.DEMO_URL }}"
+        steps:
+          - {name: never sent, url: /echo}
+        """,
+        name="second.yaml",
+    )
+    before = demo.stats.get("GET /echo", 0)
+    out = tmp_path / "r.json"
+    result = run_cli(first, second, "--fail-fast", "--report-json", out, env=demo_env)
+    assert result.code == 1
+    collections = _report(out)["collections"]
+    assert [s["outcome"] for s in collections[0]["steps"]] == ["failed", "skipped"]
+    assert [s["outcome"] for s in collections[1]["steps"]] == ["skipped"]
+    assert "--fail-fast" in collections[1]["steps"][0]["skip_reason"]
+    assert demo.stats.get("GET /echo", 0) == before
+
+
+def test_template_details_users_write(
+    write, demo_env: dict[str, str], tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # SPEC §2: booleans render as true/false and null as "" in params, form fields and
+    # headers — inside a longer string too; Jinja whitespace control is valid syntax;
+    # SPEC §4.1: `type: null` may be written unquoted; a JSON key named like a dict
+    # method (`items`, `keys`) is that key.
+    path = write(
+        """
+        name: details
+        base_url: "{{ env.DEMO_URL }}"
+        variables: {flag: false, nothing: null, word: hi}
+        steps:
+          - name: mixed
+            url: /echo
+            params: {c: "x{{ flag }}", n: "n{{ nothing }}"}
+            headers: {X-Mixed: "v={{ flag }}"}
+            json: {items: [1, 2, 3], keys: 3, none: null, w: "{{- word -}}"}
+            expect:
+              json:
+                $.args.c: xfalse
+                $.args.n: n
+                "$.headers['X-Mixed']": v=false
+                $.json.w: hi
+                $.json.none: {type: null}
+              expr:
+                - "{{ response.json.json.keys == 3 }}"
+                - "{{ response.json.json.items | length == 3 }}"
+            capture:
+              count: {expr: "{{ response.json.json.items | length }}"}
+        """
+    )
+    out = tmp_path / "r.json"
+    result = run_cli(path, "--report-json", out, env=demo_env)
+    assert result.code == 0, result.all
+    assert _report(out)["collections"][0]["steps"][0]["outcome"] == "passed"

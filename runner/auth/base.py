@@ -17,7 +17,7 @@ from ..http import Transport
 from ..model import AuthSpec
 from ..redaction import Redactor
 from ..templating import Value
-from ..urls import is_plain_http_to_remote, join_url
+from ..urls import is_plain_http_to_remote, join_url, url_problem
 
 
 @dataclass
@@ -100,6 +100,9 @@ class AuthHandler:
     def url(self, ctx: AuthContext, key: str) -> str:
         """A token/authorization URL joined to base_url, refused if plain http to a remote host."""
         url = join_url(ctx.base_url, self.required(ctx, key))
+        problem = url_problem(url)
+        if problem is not None:
+            raise self.error(f"invalid `{key}` {url!r}: {problem}")
         if is_plain_http_to_remote(url) and not ctx.insecure:
             raise self.error(
                 f"refusing to send credentials over plain HTTP to {url} — use https://, "

@@ -300,7 +300,8 @@ def login_command(args: Any) -> int:
     try:
         token = handler.login(ctx, LOGIN_WAIT_S)
         cache = TokenCache()
-        if handler.field(ctx, "cache", True) not in (False, "false"):
+        cached = handler.field(ctx, "cache", True) not in (False, "false")
+        if cached:
             cache.put(handler._key(ctx), token)
     except AuthError as exc:
         print(f"error: {run.redactor(exc.message)}", file=sys.stderr)
@@ -312,6 +313,12 @@ def login_command(args: Any) -> int:
         if token.expires_at
         else "no expiry given"
     )
+    if not cached:
+        print(
+            f"logged in: auth `{spec.name}` has `cache: false`, so the token was not kept "
+            f"({lifetime}); runs of this collection will log in themselves"
+        )
+        return 0
     print(f"logged in: auth `{spec.name}` token cached in {cache.path} ({lifetime})")
     if token.refresh_token:
         print("  a refresh token was issued: later runs renew the token without a browser")

@@ -138,7 +138,7 @@ class OAuthGrant(TokenAuth):
                     if isinstance(data, dict) and key in data:
                         data[key] = "***"
                 body = json.dumps(data)
-            except ValueError:
+            except (ValueError, RecursionError):
                 pass
         elif "html" in ctype:
             body = "(an HTML page) " + body

@@ -114,6 +114,9 @@ class FaultHandler(BaseHTTPRequestHandler):
             self._big(int(float(self.query.get("mb", "10")) * 1024 * 1024))
         elif path == "/huge-declared":
             self._huge()
+        elif path == "/deep-json":  # nested past any recursion limit
+            depth = int(self.query.get("depth", "50000"))
+            self._send(200, b"[" * depth + b"]" * depth, "application/json")
         elif path == "/invalid-json":
             self._send(200, b'{"a": 1,,}', "application/json")
         elif path == "/latin1":
