@@ -83,7 +83,7 @@ class RunOptions:
     interactive: bool = False
     no_browser: bool = False
     curl: bool = False
-    debug: bool = False  # unforeseen exceptions propagate (a traceback) instead of erroring the step
+    debug: bool = False  # an unforeseen exception propagates (a traceback), not a step error
 
 
 class Observer(Protocol):

@@ -285,9 +285,10 @@ def _size(n: int) -> str:
 def describe_fault(exc: Exception, out: OutgoingRequest) -> str:
     """A one-line, human reason for a transport fault (no class names, no pool internals)."""
     try:
-        target = urlsplit(out.url).netloc or out.url
+        parts = urlsplit(out.url)
+        target, hostname = parts.netloc or out.url, parts.hostname
     except ValueError:
-        target = out.url
+        target, hostname = out.url, None
     text = str(exc)
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return f"timed out: could not connect to {target} within {out.timeout:g}s"
@@ -326,7 +327,7 @@ def describe_fault(exc: Exception, out: OutgoingRequest) -> str:
             or "name resolution" in lower
             or ("nodename nor servname" in lower or "getaddrinfo" in lower)
         ):
-            return f"could not resolve host {parts.hostname!r}"
+            return f"could not resolve host {hostname!r}"
         if "reset" in lower or "aborted" in lower or "remotedisconnected" in lower:
             return f"the connection to {target} was closed by the server"
         return f"could not talk to {target}: {text[:200]}"

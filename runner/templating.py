@@ -210,7 +210,9 @@ def _render_simple(template: Template, context: Mapping[str, Any]) -> Any:
     if template.native:  # one {{ path }}, perhaps with whitespace around it
         (path,) = [p for p in parts if isinstance(p, tuple)]
         return _lookup(path, context)
-    return "".join(p if isinstance(p, str) else str(interpolated(_lookup(p, context))) for p in parts)
+    return "".join(
+        p if isinstance(p, str) else str(interpolated(_lookup(p, context))) for p in parts
+    )
 
 
 def compile_template(source: str, location: Location) -> Template:

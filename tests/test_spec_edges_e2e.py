@@ -212,9 +212,7 @@ def test_fail_fast_stops_the_whole_run_not_only_its_collection(
     assert demo.stats.get("GET /echo", 0) == before
 
 
-def test_template_details_users_write(
-    write, demo_env: dict[str, str], tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+def test_template_details_users_write(write, demo_env: dict[str, str], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     # SPEC §2: booleans render as true/false and null as "" in params, form fields and
     # headers — inside a longer string too; Jinja whitespace control is valid syntax;
     # SPEC §4.1: `type: null` may be written unquoted; a JSON key named like a dict
