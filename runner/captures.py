@@ -15,7 +15,7 @@ from .http import HttpResponse
 from .jsonpaths import MISSING, all_values, first
 from .model import Capture
 from .predicates import compile_regex
-from .templating import Template, Value
+from .templating import Template, Value, as_flag
 
 
 @dataclass
@@ -36,7 +36,12 @@ def _json(cap: Capture, ex: Exchange) -> Any:
         document = ex.response.json()
     except ValueError as exc:
         raise NotFound(str(exc)) from None
-    if cap.all:
+    every = cap.all if cap.all.__class__ is bool else as_flag(ex.render(cap.all))
+    if every is None:
+        raise TemplateError(
+            f"`all` must be true or false, not {ex.render(cap.all)!r}", cap.location
+        )
+    if every:
         return all_values(cap.compiled, document)
     value = first(cap.compiled, document)
     if value is MISSING:

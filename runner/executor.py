@@ -23,7 +23,7 @@ from .errors import AuthError, StepError, TemplateError, TransportError
 from .expectations import evaluate
 from .http import DEFAULT_MAX_BODY, HttpResponse, OutgoingRequest, Transport
 from .location import Location
-from .model import NO_AUTH, Collection, PredicateSet, Step
+from .model import NO_AUTH, Collection, PredicateSet, Retry, Step
 from .predicates import show
 from .redaction import MASK, Redactor
 from .results import (
@@ -43,8 +43,10 @@ from .templating import (
     Namespace,
     Template,
     Value,
+    as_flag,
     environment,
     free_names,
+    holds,
     iter_templates,
     render_value,
     undefined_message,
@@ -306,7 +308,7 @@ class CollectionRun:
     def run_step(self, step: Step) -> StepResult:
         started = time.perf_counter()
         try:
-            if step.when is not None and not self.render(step.when):
+            if step.when is not None and not holds(self.render(step.when)):
                 return StepResult(
                     step.name,
                     SKIPPED,
@@ -321,18 +323,34 @@ class CollectionRun:
             return self._error(step, started, exc, None)
         if self.options.dry_run:
             return self._dry_run(step, started)
-        attempts = step.retry.attempts if step.retry else 1
-        delay = step.retry.delay if step.retry else 0.0
+        try:
+            attempts, delay, backoff = self._retry_plan(step)
+        except StepError as exc:
+            return self._error(step, started, exc, None)
         outcome: StepResult | None = None
         for attempt in range(1, attempts + 1):
             outcome, retryable = self._attempt(step, started, attempt)
             if not retryable or attempt == attempts:
                 break
             time.sleep(delay)
-            if step.retry:
-                delay *= step.retry.backoff
+            delay *= backoff
         assert outcome is not None
         return outcome
+
+    def _retry_plan(self, step: Step) -> tuple[int, float, float]:
+        """``retry``'s attempts, delay and backoff, rendered when templated and checked
+        against the schema's bounds (a template can render anything)."""
+        retry = step.retry
+        if retry is None:
+            return 1, 0.0, 1.0
+        attempts = _bounded(self.render(retry.attempts), "retry.attempts", 1, 1000, retry)
+        if attempts != int(attempts):
+            raise StepError(
+                f"`retry.attempts` must be a whole number, not {attempts:g}", retry.location
+            )
+        delay = _bounded(self.render(retry.delay), "retry.delay", 0, 3600, retry)
+        backoff = _bounded(self.render(retry.backoff), "retry.backoff", 1, 100, retry)
+        return int(attempts), delay, backoff
 
     def _attempt(self, step: Step, started: float, attempt: int) -> tuple[StepResult, bool]:
         """One try; returns the result and whether a retry could help."""
@@ -381,7 +399,7 @@ class CollectionRun:
             failures.extend(evaluate(step.checks, response, self.render))
             if step.retry and step.retry.until is not None:
                 try:
-                    if not self.render(step.retry.until):
+                    if not holds(self.render(step.retry.until)):
                         failures.append(
                             Failure("retry.until", "`until` is still false", step.retry.location)
                         )
@@ -477,16 +495,19 @@ class CollectionRun:
             request.verify = verify if isinstance(verify, bool) else verify.lower() == "true"
         follow = _first(self, step.follow_redirects, defaults.follow_redirects)
         if follow is not None:
-            request.follow_redirects = (
-                follow if isinstance(follow, bool) else str(follow).lower() == "true"
-            )
+            request.follow_redirects = _flag(follow, "follow_redirects", step.location)
         cert = _first(self, step.cert, defaults.cert)
         key = _first(self, step.key, defaults.key)
         if cert:
             request.cert = (
                 (str(self._path(cert)), str(self._path(key))) if key else str(self._path(cert))
             )
-        request.cookies = step.cookies
+        cookies = step.cookies
+        request.cookies = (
+            cookies
+            if cookies.__class__ is bool
+            else _flag(self.render(cookies), "cookies", step.location)
+        )
         return request
 
     def _path(self, value: Any) -> Path:
@@ -506,6 +527,7 @@ class CollectionRun:
         elif body.kind == "multipart":
             assert isinstance(body.value, MapValue)
             files: list[tuple[str, Any]] = []
+            parts: list[tuple[str, str]] = []
             for name, spec in body.value.items:
                 if isinstance(spec, MapValue) and spec.get("file") is not None:
                     rendered = self.render(spec)
@@ -520,9 +542,13 @@ class CollectionRun:
                     filename = rendered.get("filename") or path.name
                     ctype = rendered.get("content_type") or "application/octet-stream"
                     files.append((name, (filename, content, ctype)))
+                    parts.append(("-F", f"{name}=@{path};type={ctype};filename={filename}"))
                 else:
-                    files.append((name, (None, _stringify(self.render(spec)))))
+                    text = _stringify(self.render(spec))
+                    files.append((name, (None, text)))
+                    parts.append(("--form-string", f"{name}={text}"))
             request.files = files
+            request.form_parts = parts
 
     # -- auth ----------------------------------------------------------------------------------
 
@@ -598,12 +624,14 @@ class CollectionRun:
         limit = self._limit(outcome)
         keep = limit != 0
         body = _clip(self.redactor(_body_text(raw, ctype) or ""), limit) if keep and raw else None
+        form = request.form_parts if request is not None and keep else None
         return RequestInfo(
             method,
             self.redactor(url),
             self.redactor.headers(headers) if keep else (),
             body,
             len(raw or b""),
+            form_parts=tuple((flag, self.redactor(arg)) for flag, arg in form or ()),
         )
 
     def _limit(self, outcome: str) -> int | None:
@@ -681,7 +709,9 @@ class CollectionRun:
                 for k, v in info.headers
             )
             url = info.url.replace(quote(MASK, safe=""), MASK)  # an API key in the query
-            info = RequestInfo(info.method, url, headers, info.body, info.body_size)
+            info = RequestInfo(
+                info.method, url, headers, info.body, info.body_size, form_parts=info.form_parts
+            )
         return StepResult(
             step.name, SKIPPED, _ms(started), step.location, info, skip_reason="dry run"
         )
@@ -766,6 +796,25 @@ def _first(run: CollectionRun, *values: Value) -> Any:
         if value is not None:
             return run.render(value)
     return None
+
+
+def _flag(value: Any, key: str, location: Location) -> bool:
+    flag = as_flag(value)
+    if flag is None:
+        raise StepError(f"`{key}` must be true or false, not {show(value)}", location)
+    return flag
+
+
+def _bounded(value: Any, key: str, low: float, high: float, retry: Retry) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if isinstance(value, bool) or not low <= number <= high:  # NaN fails both
+        raise StepError(
+            f"`{key}` must be a number from {low:g} to {high:g}, not {show(value)}", retry.location
+        )
+    return number
 
 
 def _ms(started: float) -> float:

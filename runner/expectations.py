@@ -16,7 +16,7 @@ from .jsonpaths import MISSING, first
 from .model import Check, PredicateSet
 from .predicates import PREDICATES, equal, length_of, show
 from .results import Failure
-from .templating import Value
+from .templating import Value, holds
 
 Render = Callable[[Value], Any]
 
@@ -184,7 +184,7 @@ def _expr(check: Check, response: HttpResponse, render: Render) -> list[Failure]
         value = render(check.expected)
     except TemplateError as exc:
         return [Failure("expr", exc.message, check.location)]
-    if value:
+    if holds(value):
         return []
     return [Failure("expr", f"{check.subject} is {show(value)}", check.location)]
 

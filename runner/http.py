@@ -46,6 +46,8 @@ class OutgoingRequest:
     form: list[tuple[str, str]] | None = None
     data: str | bytes | None = None
     files: list[tuple[str, Any]] | None = None
+    form_parts: list[tuple[str, str]] | None = None
+    """Multipart fields as curl's ``--form-string``/``-F`` would write them (for ``--curl``)."""
     timeout: float = 30.0
     verify: bool | str = True
     cert: str | tuple[str, str] | None = None

@@ -39,6 +39,7 @@ from .templating import (
     Template,
     TemplateSyntax,
     Value,
+    as_flag,
     compile_template,
     has_syntax,
     iter_templates,
@@ -246,6 +247,33 @@ class _Builder:
                 )
         return self.opt(container, key)
 
+    def flag(self, container: dict[str, Any], key: str, default: bool | None) -> Value:
+        """A boolean, or a template that renders one: a plain word is a mistake found now."""
+        if key not in container:
+            return default
+        raw = container[key]
+        if isinstance(raw, str) and not has_syntax(raw) and as_flag(raw) is None:
+            self.error(
+                f"`{key}` must be true or false, not {_clip(raw)}",
+                self.doc.loc(container, key),
+                'write true or false (or a template: "{{ flag }}")',
+            )
+        return self.value(container, key)
+
+    def condition(self, container: dict[str, Any], key: str) -> Value:
+        self.check_condition(container, key, key)
+        return self.opt(container, key)
+
+    def check_condition(self, container: Any, key: str | int, what: str) -> None:
+        """A condition written without ``{{ }}`` is a string, always true: a mistake."""
+        raw = container.get(key) if isinstance(container, dict) else container[key]
+        if isinstance(raw, str) and not has_syntax(raw) and as_flag(raw) is None:
+            self.error(
+                f"`{what}` is plain text, so it would always be true: {_clip(raw)}",
+                self.doc.loc(container, key),
+                f'write the condition as a template: "{{{{ {raw.strip()[:60]} }}}}"',
+            )
+
     def opt(self, container: dict[str, Any], key: str) -> Value:
         return self.value(container, key) if key in container else None
 
@@ -337,7 +365,7 @@ class _Builder:
             auth=self.auth_ref(raw, auth_names),
             timeout=self.number(raw, "timeout"),
             verify=self.opt(raw, "verify"),
-            follow_redirects=self.opt(raw, "follow_redirects"),
+            follow_redirects=self.flag(raw, "follow_redirects", None),
             cert=self.opt(raw, "cert"),
             key=self.opt(raw, "key"),
         )
@@ -386,10 +414,10 @@ class _Builder:
         if isinstance(raw.get("retry"), dict):
             r = raw["retry"]
             retry = Retry(
-                attempts=int(r.get("attempts", 3)),
-                delay=float(r.get("delay", 1.0)),
-                backoff=float(r.get("backoff", 1.0)),
-                until=self.opt(r, "until"),
+                attempts=self.number(r, "attempts") if "attempts" in r else 3,
+                delay=self.number(r, "delay") if "delay" in r else 1.0,
+                backoff=self.number(r, "backoff") if "backoff" in r else 1.0,
+                until=self.condition(r, "until"),
                 location=self.doc.loc(raw, "retry"),
             )
         return Step(
@@ -404,11 +432,11 @@ class _Builder:
             auth=self.auth_ref(raw, auth_names),
             timeout=self.number(raw, "timeout"),
             verify=self.opt(raw, "verify"),
-            follow_redirects=self.opt(raw, "follow_redirects"),
+            follow_redirects=self.flag(raw, "follow_redirects", None),
             cert=self.opt(raw, "cert"),
             key=self.opt(raw, "key"),
-            cookies=raw.get("cookies", True) is not False,
-            when=self.opt(raw, "when"),
+            cookies=self.flag(raw, "cookies", True),
+            when=self.condition(raw, "when"),
             retry=retry,
             tags=tuple(str(t) for t in raw.get("tags") or ()),
             checks=self.checks(raw.get("expect") or {}),
@@ -556,6 +584,7 @@ class _Builder:
             for i, e in enumerate(items):
                 key: str | int = i if isinstance(exprs, list) else "expr"
                 loc = self.doc.loc(container, key)
+                self.check_condition(container, key, "expr")
                 out.append(Check("expr", str(e), self.value(container, key), loc))
         return tuple(out)
 
@@ -672,7 +701,7 @@ class _Builder:
                     source,
                     argument,
                     loc,
-                    all=bool(spec.get("all", False)),
+                    all=self.flag(spec, "all", False),
                     group=group if isinstance(group, int) else None,
                     has_default="default" in spec,
                     default=self.opt(spec, "default"),

@@ -76,7 +76,7 @@ class Capture:
     source: str  # json, header, cookie, regex, status, body, expr
     argument: Value
     location: Location
-    all: bool = False
+    all: Value = False  # a bool, or a template rendered when the step runs
     group: int | None = None
     has_default: bool = False
     default: Value = None
@@ -85,9 +85,11 @@ class Capture:
 
 @dataclass(frozen=True, slots=True)
 class Retry:
-    attempts: int
-    delay: float
-    backoff: float
+    """Literal numbers, or templates rendered (and range-checked) when the step runs."""
+
+    attempts: Value
+    delay: Value
+    backoff: Value
     until: Value
     location: Location
 
@@ -117,7 +119,7 @@ class Step:
     follow_redirects: Value = None
     cert: Value = None
     key: Value = None
-    cookies: bool = True
+    cookies: Value = True
     when: Value = None
     retry: Retry | None = None
     tags: tuple[str, ...] = ()

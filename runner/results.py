@@ -38,6 +38,8 @@ class RequestInfo:
     sent: bool = True
     """False: the step never sent it (skipped, or stopped before sending); method and URL
     are what it would have requested, as far as they could be rendered."""
+    form_parts: tuple[tuple[str, str], ...] = ()
+    """A multipart body as curl options (``-F name=@path;type=…``), for ``--curl``."""
 
 
 @dataclass(frozen=True, slots=True)

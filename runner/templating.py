@@ -90,6 +90,22 @@ class Namespace:
         return f"<{self._kind} namespace>"
 
 
+def as_flag(value: Any) -> bool | None:
+    """A rendered ``true``/``false`` (a YAML boolean, or the text a template made), else None."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+def holds(value: Any) -> bool:
+    """Whether a condition's value counts as true: its truthiness, except that the text
+    ``"false"`` is false (``when: "{{ env.RUN_SLOW }}"`` with ``RUN_SLOW=false``)."""
+    flag = as_flag(value) if isinstance(value, str) else None
+    return flag if flag is not None else bool(value)
+
+
 def interpolated(value: Any) -> Any:
     """How a value reads inside a longer string: booleans as ``true``/``false`` and null as
     nothing, as in JSON and query strings (Python's ``True``/``None`` mean nothing to an

@@ -246,3 +246,96 @@ def test_template_details_users_write(write, demo_env: dict[str, str], tmp_path:
     result = run_cli(path, "--report-json", out, env=demo_env)
     assert result.code == 0, result.all
     assert _report(out)["collections"][0]["steps"][0]["outcome"] == "passed"
+
+
+def test_every_step_value_may_be_a_template(
+    demo: DemoServer, write, demo_env: dict[str, str], tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # SPEC §2: "Every string value in … steps is a Jinja2 template" — the keys that take
+    # a boolean or a number too: cookies, follow_redirects, retry's numbers, capture `all`.
+    path = write(
+        """
+        name: templated keys
+        base_url: "{{ env.DEMO_URL }}"
+        variables: {no: false, tries: 2, pause: 0}
+        steps:
+          - name: numbers and flags
+            method: POST
+            url: /echo
+            cookies: "{{ no }}"
+            follow_redirects: "{{ no }}"
+            retry: {attempts: "{{ tries }}", delay: "{{ pause }}", backoff: "{{ 1 }}"}
+            json: {xs: [1, 2]}
+            expect: {status: 418}
+            capture: {xs: {json: "$.json.xs[*]", all: "{{ not no }}"}}
+          - name: all matches were captured
+            method: POST
+            url: /echo
+            json: {got: "{{ xs }}"}
+            expect: {json: {$.json.got: [1, 2]}}
+          - name: a bad rendered value
+            url: /echo
+            retry: {attempts: "{{ 'many' }}"}
+        """
+    )
+    before = demo.stats.get("POST /echo", 0)
+    out = tmp_path / "r.json"
+    result = run_cli(path, "--report-json", out, "-v", env=demo_env)
+    assert result.code == 1
+    first, captured, second = _report(out)["collections"][0]["steps"]
+    assert first["outcome"] == "failed" and first["attempts"] == 2, first
+    assert demo.stats.get("POST /echo", 0) - before == 3  # attempts rendered to 2, then 1
+    assert captured["outcome"] == "passed", captured
+    assert second["outcome"] == "error"
+    assert "`retry.attempts` must be a number from 1 to 1000" in second["failures"][0]["message"]
+
+
+def test_a_plain_word_where_a_boolean_belongs_is_a_load_error(write) -> None:  # type: ignore[no-untyped-def]
+    path = write(
+        """
+        name: words
+        steps:
+          - {name: a, url: "http://127.0.0.1:1/", cookies: "nope"}
+          - {name: b, url: "http://127.0.0.1:1/", retry: {attempts: lots}}
+        """
+    )
+    result = run_cli("validate", path)
+    assert result.code == 2
+    assert "`cookies` must be true or false, not 'nope'" in result.err
+    assert f"--> {path}:3:52" in result.err
+    assert "`attempts` must be a number, not 'lots'" in result.err
+    assert f"--> {path}:4:61" in result.err
+
+
+def test_conditions_are_templates_and_the_text_false_is_false(
+    write, demo_env: dict[str, str], tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # SPEC §2: conditions are templates, "{{ total > 3 }}". An environment variable is
+    # text: RUN_SLOW=false must skip the step, not run it because "false" is non-empty.
+    path = write(
+        """
+        name: conditions
+        base_url: "{{ env.DEMO_URL }}"
+        steps:
+          - {name: slow, url: /health, when: "{{ env.RUN_SLOW }}"}
+          - {name: fast, url: /health, when: "{{ env.RUN_FAST }}", expect: {expr: ["false"]}}
+        """
+    )
+    out = tmp_path / "r.json"
+    result = run_cli(
+        path, "--report-json", out, env={**demo_env, "RUN_SLOW": "false", "RUN_FAST": "True"}
+    )
+    steps = _report(out)["collections"][0]["steps"]
+    assert [s["outcome"] for s in steps] == ["skipped", "failed"], result.all
+    plain = write(
+        """
+        name: plain
+        steps:
+          - {name: a, url: "http://127.0.0.1:1/", when: "total > 3"}
+        """,
+        name="plain.yaml",
+    )
+    result = run_cli("validate", plain)
+    assert result.code == 2
+    assert "`when` is plain text, so it would always be true" in result.err
+    assert 'write the condition as a template: "{{ total > 3 }}"' in result.err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -180,6 +181,15 @@ def test_verbose_and_curl_show_what_was_sent(write, demo_env: dict[str, str]) ->
     assert curl.code == 0
     assert "curl -X POST" in curl.out and "-H 'X-Trace: abc'" in curl.out
     assert '--data-raw \'{"hello": "world", "n": 1}\'' in curl.out
+    # A multipart body is rebuilt from its fields: curl makes its own boundary.
+    (line,) = [x for x in curl.out.splitlines() if "curl" in x and "data.bin" in x]
+    words = shlex.split(line.strip())
+    file_arg = words[words.index("-F") + 1]
+    assert file_arg.startswith("f=@") and file_arg.split(";")[0][3:] == str(
+        (path.parent / "data.bin").resolve()
+    )
+    assert "--data-binary" not in words
+    assert not any(w.lower().startswith("content-type: multipart") for w in words)
 
 
 def test_quiet_prints_only_failures_and_the_summary(
