@@ -89,13 +89,25 @@ def _b64encode(value: Any) -> str:
 
 
 def _b64decode(value: Any) -> str:
-    text = value if isinstance(value, (bytes, str)) else str(value)
-    return base64.b64decode(text).decode("utf-8", "replace")
+    """Standard or URL-safe alphabet, padding optional; anything else is an error (the
+    lenient default would turn ``%%%`` into an empty string without a word)."""
+    text = value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
+    text = text.strip().replace("-", "+").replace("_", "/")
+    try:
+        data = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except ValueError:
+        raise ValueError(f"b64decode: {text[:40]!r} is not base64") from None
+    return data.decode("utf-8", "replace")
 
 
 def _urlencode(value: Any) -> str:
+    """A mapping or a list of pairs → a query string; anything else → one escaped value."""
     if isinstance(value, Mapping):
         return urlencode({str(k): v for k, v in value.items()})
+    if isinstance(value, (list, tuple)) and all(
+        isinstance(p, (list, tuple)) and len(p) == 2 for p in value
+    ):
+        return urlencode([(str(k), v) for k, v in value])
     return quote(str(value), safe="")
 
 

@@ -85,6 +85,12 @@ def test_helpers_and_filters() -> None:
     assert r("{{ 'a:b' | b64encode }}") == base64.b64encode(b"a:b").decode()
     assert r("{{ 'YTpi' | b64decode }}") == "a:b"
     assert r("{{ 'a b&c' | urlencode }}") == "a%20b%26c"
+    assert r("{{ 'YTpiPz8' | b64decode }}") == "a:b??"  # padding optional
+    assert r("{{ 'YTpiPz8_' | b64decode }}") == "a:b???"  # URL-safe alphabet
+    with pytest.raises(TemplateError, match="is not base64"):
+        r("{{ '%%%' | b64decode }}")
+    assert r("{{ [('a', 1), ('b', 'x y')] | urlencode }}") == "a=1&b=x+y"
+    assert r("{{ {'a': 1, 'b': 'x y'} | urlencode }}") == "a=1&b=x+y"
     assert r("{{ {'a': '<x>'} | tojson }}") == '{"a": "<x>"}'
 
 
