@@ -186,6 +186,7 @@ class _Builder:
 
     def __init__(self, doc: YamlDocument, path: Path) -> None:
         self.doc = doc
+        self.loc = doc.locator()  # bound once: called a dozen times per step
         self.path = path
         self.diagnostics: list[Diagnostic] = []
         self.secret_names: set[str] = set()
@@ -220,7 +221,7 @@ class _Builder:
     def value(self, container: Any, key: str | int) -> Value:
         """``container[key]`` as a templated ``Value`` tree."""
         raw = container[key]
-        loc = self.doc.loc(container, key)
+        loc = self.loc(container, key)
         if isinstance(raw, str):
             return self.template(raw, loc)
         if isinstance(raw, list):
@@ -240,7 +241,7 @@ class _Builder:
             except ValueError:
                 self.error(
                     f"`{key}` must be a number, not {_clip(raw)}",
-                    self.doc.loc(container, key),
+                    self.loc(container, key),
                     'write seconds as a number, e.g. 2.5 (or a template: "{{ t }}")'
                     if key == "timeout"
                     else "write a number (or a template that renders one)",
@@ -255,7 +256,7 @@ class _Builder:
         if isinstance(raw, str) and not has_syntax(raw) and as_flag(raw) is None:
             self.error(
                 f"`{key}` must be true or false, not {_clip(raw)}",
-                self.doc.loc(container, key),
+                self.loc(container, key),
                 'write true or false (or a template: "{{ flag }}")',
             )
         return self.value(container, key)
@@ -270,7 +271,7 @@ class _Builder:
         if isinstance(raw, str) and not has_syntax(raw) and as_flag(raw) is None:
             self.error(
                 f"`{what}` is plain text, so it would always be true: {_clip(raw)}",
-                self.doc.loc(container, key),
+                self.loc(container, key),
                 f'write the condition as a template: "{{{{ {raw.strip()[:60]} }}}}"',
             )
 
@@ -293,7 +294,7 @@ class _Builder:
         data: dict[str, Any] = self.doc.data
         base_url = None
         if isinstance(data.get("base_url"), str):
-            base_url = self.template(data["base_url"], self.doc.loc(data, "base_url"))
+            base_url = self.template(data["base_url"], self.loc(data, "base_url"))
         auth = tuple(self.auth_block(data["auth"], name) for name in data.get("auth") or {})
         auth_names = [a.name for a in auth]
         defaults = self.defaults(data.get("defaults") or {}, auth_names)
@@ -329,14 +330,14 @@ class _Builder:
         raw = blocks[name]
         fields = self.value(blocks, name)
         assert isinstance(fields, MapValue)
-        block = AuthSpec(name, str(raw["type"]), self.doc.loc(blocks, name), fields)
+        block = AuthSpec(name, str(raw["type"]), self.loc(blocks, name), fields)
         self.check_auth_block(block, raw)
         return block
 
     def check_auth_block(self, block: AuthSpec, raw: dict[str, Any]) -> None:
         token_path = raw.get("token_path")
         if isinstance(token_path, str) and token_path.startswith("$"):
-            self.jsonpath(token_path, self.doc.loc(raw, "token_path"))
+            self.jsonpath(token_path, self.loc(raw, "token_path"))
 
     def auth_ref(self, container: dict[str, Any], auth_names: list[str]) -> str | None:
         if "auth" not in container:
@@ -352,7 +353,7 @@ class _Builder:
                 ) + "; `none` sends no auth"
             self.error(
                 f"unknown auth block `{ref}`",
-                self.doc.loc(container, "auth"),
+                self.loc(container, "auth"),
                 hint,
                 len(ref),
             )
@@ -375,7 +376,7 @@ class _Builder:
             self.error(
                 f"duplicate step name `{step.name}` (first used at line "
                 f"{first[step.name].location.line})",
-                self.doc.loc(raw, "name"),
+                self.loc(raw, "name"),
                 "step names must be unique: --step and reports refer to them",
             )
         else:
@@ -385,9 +386,9 @@ class _Builder:
 
     def step(self, steps: list[Any], index: int, auth_names: list[str]) -> Step:
         raw: dict[str, Any] = steps[index]
-        loc = self.doc.loc(steps, index)
+        loc = self.loc(steps, index)
         method_raw = raw.get("method", "GET")
-        method_loc = self.doc.loc(raw, "method") if "method" in raw else loc
+        method_loc = self.loc(raw, "method") if "method" in raw else loc
         method = self.template(
             str(method_raw).upper()
             if isinstance(method_raw, str) and "{" not in method_raw
@@ -400,14 +401,14 @@ class _Builder:
         if len(bodies) > 1:
             self.error(
                 f"step `{raw['name']}` has more than one body: {', '.join(bodies)}",
-                self.doc.loc(raw, bodies[1], of_key=True),
+                self.loc(raw, bodies[1], of_key=True),
                 "use only one of json, form, body or multipart",
                 len(bodies[1]),
             )
         body = None
         if bodies:
             kind = bodies[0]
-            body = Body(kind, self.value(raw, kind), self.doc.loc(raw, kind))
+            body = Body(kind, self.value(raw, kind), self.loc(raw, kind))
             if kind == "multipart":
                 self.check_multipart(raw[kind])
         retry = None
@@ -418,14 +419,14 @@ class _Builder:
                 delay=self.number(r, "delay") if "delay" in r else 1.0,
                 backoff=self.number(r, "backoff") if "backoff" in r else 1.0,
                 until=self.condition(r, "until"),
-                location=self.doc.loc(raw, "retry"),
+                location=self.loc(raw, "retry"),
             )
         return Step(
             name=str(raw["name"]),
             index=index,
             location=loc,
             method=method,
-            url=self.template(str(raw["url"]), self.doc.loc(raw, "url")),
+            url=self.template(str(raw["url"]), self.loc(raw, "url")),
             params=self.mapping(raw, "params"),
             headers=self.mapping(raw, "headers"),
             body=body,
@@ -469,7 +470,7 @@ class _Builder:
         if not exists:
             self.error(
                 f"{what} not found: {f}",
-                self.doc.loc(container, key),
+                self.loc(container, key),
                 f"paths are relative to the collection's folder ({self.path.parent})",
             )
 
@@ -500,7 +501,7 @@ class _Builder:
     def predicate_set(self, raw: dict[str, Any], location: Location) -> PredicateSet:
         preds = []
         for name in raw:
-            ploc = self.doc.loc(raw, name, of_key=True)
+            ploc = self.loc(raw, name, of_key=True)
             if name not in PREDICATES:
                 self.error(
                     f"unknown predicate `{name}`",
@@ -511,15 +512,15 @@ class _Builder:
                 continue
             operand: Value | PredicateSet
             if name == "length" and isinstance(raw[name], dict):
-                operand = self.predicate_set(raw[name], self.doc.loc(raw, name))
+                operand = self.predicate_set(raw[name], self.loc(raw, name))
             else:
                 operand = self.value(raw, name)
             if name == "matches" and isinstance(raw[name], str):
-                self.regex(raw[name], self.doc.loc(raw, name))
+                self.regex(raw[name], self.loc(raw, name))
             if name == "type" and isinstance(raw[name], str) and raw[name] not in TYPE_NAMES:
                 self.error(
                     f"unknown type `{raw[name]}`",
-                    self.doc.loc(raw, name),
+                    self.loc(raw, name),
                     did_you_mean(raw[name], TYPE_NAMES) or "types: " + ", ".join(TYPE_NAMES),
                 )
             preds.append(Predicate(name, operand, ploc))
@@ -531,13 +532,13 @@ class _Builder:
     def matcher(self, container: dict[str, Any], key: str) -> Value | PredicateSet:
         raw = container[key]
         if self.is_predicate_map(raw):
-            return self.predicate_set(raw, self.doc.loc(container, key))
+            return self.predicate_set(raw, self.loc(container, key))
         return self.value(container, key)
 
     def checks(self, expect: dict[str, Any]) -> tuple[Check, ...]:
         out: list[Check] = []
         if "status" in expect:
-            loc = self.doc.loc(expect, "status")
+            loc = self.loc(expect, "status")
             status = expect["status"]
             if isinstance(status, str) and "{" not in status and not STATUS_CLASS.match(status):
                 self.error(
@@ -550,22 +551,22 @@ class _Builder:
             headers = expect["headers"]
             raw = headers[name]
             if isinstance(raw, dict) and not self.is_predicate_map(raw):
-                self.predicate_set(raw, self.doc.loc(headers, name))  # reports unknown keys
+                self.predicate_set(raw, self.loc(headers, name))  # reports unknown keys
             out.append(
                 Check(
                     "header",
                     name,
                     self.matcher(headers, name),
-                    self.doc.loc(headers, name, of_key=True),
+                    self.loc(headers, name, of_key=True),
                 )
             )
         for path in expect.get("json") or {}:
             jmap = expect["json"]
-            loc = self.doc.loc(jmap, path, of_key=True)
+            loc = self.loc(jmap, path, of_key=True)
             compiled = self.jsonpath(path, loc)
             out.append(Check("json", path, self.matcher(jmap, path), loc, compiled))
         if "body" in expect:
-            loc = self.doc.loc(expect, "body")
+            loc = self.loc(expect, "body")
             raw = expect["body"]
             if isinstance(raw, dict):
                 out.append(Check("body", "", self.predicate_set(raw, loc), loc))
@@ -575,7 +576,7 @@ class _Builder:
             out.append(self.schema_check(expect))
         if "max_ms" in expect:
             out.append(
-                Check("max_ms", "", self.number(expect, "max_ms"), self.doc.loc(expect, "max_ms"))
+                Check("max_ms", "", self.number(expect, "max_ms"), self.loc(expect, "max_ms"))
             )
         exprs = expect.get("expr")
         if exprs is not None:
@@ -583,13 +584,13 @@ class _Builder:
             container = exprs if isinstance(exprs, list) else expect
             for i, e in enumerate(items):
                 key: str | int = i if isinstance(exprs, list) else "expr"
-                loc = self.doc.loc(container, key)
+                loc = self.loc(container, key)
                 self.check_condition(container, key, "expr")
                 out.append(Check("expr", str(e), self.value(container, key), loc))
         return tuple(out)
 
     def schema_check(self, expect: dict[str, Any]) -> Check:
-        loc = self.doc.loc(expect, "schema")
+        loc = self.loc(expect, "schema")
         raw = expect["schema"]
         schema: Any = raw
         subject = "(inline)"
@@ -645,22 +646,22 @@ class _Builder:
         out = []
         for name in raw:
             spec = raw[name]
-            loc = self.doc.loc(raw, name, of_key=True)
+            loc = self.loc(raw, name, of_key=True)
             if isinstance(spec, str):
                 if spec.startswith("$"):
                     out.append(
                         Capture(
                             name,
                             "json",
-                            Template(spec, self.doc.loc(raw, name)),
+                            Template(spec, self.loc(raw, name)),
                             loc,
-                            compiled=self.jsonpath(spec, self.doc.loc(raw, name)),
+                            compiled=self.jsonpath(spec, self.loc(raw, name)),
                         )
                     )
                 else:
                     self.error(
                         f"capture `{name}`: a string capture must be a JSONPath starting with `$`",
-                        self.doc.loc(raw, name),
+                        self.loc(raw, name),
                         "for other sources use a mapping: {header: NAME}, {regex: …}, {expr: …}",
                     )
                 continue
@@ -674,7 +675,7 @@ class _Builder:
                 )
                 continue
             source = sources[0]
-            arg_loc = self.doc.loc(spec, source)
+            arg_loc = self.loc(spec, source)
             compiled: Any = None
             argument: Value = self.value(spec, source)
             if source == "json":
@@ -689,11 +690,11 @@ class _Builder:
                     self.error(
                         f"capture `{name}`: the pattern has {compiled.groups} group(s), "
                         f"not {group}",
-                        self.doc.loc(spec, "group"),
+                        self.loc(spec, "group"),
                     )
             if "all" in spec and source != "json":
                 self.error(
-                    "`all` only applies to a `json` capture", self.doc.loc(spec, "all", of_key=True)
+                    "`all` only applies to a `json` capture", self.loc(spec, "all", of_key=True)
                 )
             out.append(
                 Capture(

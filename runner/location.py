@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Location:
-    """A 1-based position in a source file, printed as ``file:line:column``."""
+class Location(NamedTuple):
+    """A 1-based position in a source file, printed as ``file:line:column``.
+
+    A named tuple rather than a frozen dataclass: a 10,000-step collection makes over
+    a hundred thousand of them, and a tuple is built in half the time."""
 
     file: str
     line: int

@@ -146,20 +146,24 @@ class Positions:
         self._positions = positions
         self._index: dict[int, dict[str, int]] = {}
 
-    def _at(self, packed: int) -> Location:
-        return Location(self.file, (packed >> _COLUMN_BITS) + 1, (packed & _COLUMN_MASK) + 1)
-
     def loc(self, container: Any, key: str | int | None = None, of_key: bool = False) -> Location:
+        # The loader calls this a dozen times per step: one function, no helper calls.
         where = self._positions.get(id(container))
         if where is None:
             return Location(self.file, 1, 1)
+        packed = where[0]
         if key.__class__ is str and container.__class__ is dict:
-            i = self._find(container, key)  # type: ignore[arg-type]
-            if i is not None:
-                return self._at(where[1 + 2 * i + (0 if of_key else 1)])
+            if key in container:
+                if len(container) <= _SMALL:
+                    for i, k in enumerate(container):  # noqa: B007 - `i` is used after the loop
+                        if k == key:
+                            break
+                else:
+                    i = self._find(container, key)  # type: ignore[arg-type,assignment]
+                packed = where[1 + 2 * i + (0 if of_key else 1)]
         elif key.__class__ is int and container.__class__ is list and 0 <= key < len(container):  # type: ignore[operator]
-            return self._at(where[1 + key])  # type: ignore[operator]
-        return self._at(where[0])
+            packed = where[1 + key]  # type: ignore[operator]
+        return Location(self.file, (packed >> _COLUMN_BITS) + 1, (packed & _COLUMN_MASK) + 1)
 
     def forget(self, value: Any) -> None:
         """Drop the positions of ``value``'s containers (their ids may be reused)."""
@@ -175,14 +179,9 @@ class Positions:
             self._positions.pop(id(item), None)
             self._index.pop(id(item), None)
 
-    def _find(self, mapping: dict[str, Any], key: str) -> int | None:
-        if key not in mapping:
-            return None
-        if len(mapping) <= _SMALL:
-            for i, k in enumerate(mapping):
-                if k == key:
-                    return i
+    def _find(self, mapping: dict[str, Any], key: str) -> int:
+        """The index of a key (present) in a large mapping, through a cached key index."""
         index = self._index.get(id(mapping))
         if index is None:
             index = self._index[id(mapping)] = {k: i for i, k in enumerate(mapping)}
-        return index.get(key)
+        return index[key]

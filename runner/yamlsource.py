@@ -8,7 +8,7 @@ JSON-like tags are accepted, and the expanded size of aliased data is bounded.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -235,6 +235,10 @@ class YamlDocument:
         value = container[key]
         container[key] = None
         self._positions.forget(value)
+
+    def locator(self) -> Callable[..., Location]:
+        """``loc`` itself, or the fast path's own (one call layer less on a hot path)."""
+        return self._positions.loc if self._positions is not None else self.loc
 
     def location_of(self, node: Node) -> Location:
         mark = node.start_mark
