@@ -9,6 +9,7 @@ import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -122,3 +123,20 @@ def dot(dot_workdir: Path):  # type: ignore[no-untyped-def]
         yield provider
     finally:
         stop()
+
+
+def every_location(doc: Any, data: Any, path: tuple[Any, ...] = ()) -> dict[Any, Any]:
+    """Every location the loader can ask a parsed document for, below ``data`` (what the
+    event path and the node path must agree on)."""
+    out = {(path, None, False): doc.loc(data)}
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out[(path, k, False)] = doc.loc(data, k)
+            out[(path, k, True)] = doc.loc(data, k, of_key=True)
+            out.update(every_location(doc, v, (*path, k)))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            out[(path, i, False)] = doc.loc(data, i)
+            out.update(every_location(doc, v, (*path, i)))
+        out[(path, len(data), False)] = doc.loc(data, len(data))  # out of range: the list
+    return out

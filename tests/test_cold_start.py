@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from conftest import EXAMPLES, ROOT
@@ -25,6 +26,21 @@ print(json.dumps({"code": code, "heavy": heavy, "out": out.getvalue()[:200]}))
 """
 
 
+def probe(argv: list[str], modules: tuple[str, ...]) -> dict[str, Any]:
+    """Run ``apirun ARGV`` in a fresh interpreter; its exit code, output, and which of
+    ``modules`` it imported."""
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(argv), json.dumps(modules)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result
+
+
 @pytest.mark.parametrize(
     "argv",
     [
@@ -38,15 +54,7 @@ print(json.dumps({"code": code, "heavy": heavy, "out": out.getvalue()[:200]}))
     ids=lambda a: " ".join(a[:1] + [p for p in a[1:] if p.startswith("-")]),
 )
 def test_commands_that_send_nothing_import_no_http_stack(argv: list[str]) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(argv), json.dumps(HEAVY)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
-    result = json.loads(proc.stdout)
+    result = probe(argv, HEAVY)
     assert result["code"] in (0, None), result
     assert result["heavy"] == [], f"{argv} imported {result['heavy']}"
     assert result["out"], "the command printed nothing"
@@ -63,13 +71,5 @@ def test_text_templates_need_no_jinja(tmp_path) -> None:  # type: ignore[no-unty
     jinja = tmp_path / "jinja.yaml"
     jinja.write_text('name: j\nsteps:\n  - {name: a, url: "/orders/{{ 1 + 2 }}"}\n')
     for path, expected in ((simple, []), (jinja, ["jinja2"])):
-        proc = subprocess.run(
-            [sys.executable, "-c", PROBE, json.dumps(["validate", str(path)]), '["jinja2"]'],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=60,
-        )
-        assert proc.returncode == 0, proc.stderr
-        result = json.loads(proc.stdout)
+        result = probe(["validate", str(path)], ("jinja2",))
         assert result["code"] == 0 and result["heavy"] == expected, (path.name, result)

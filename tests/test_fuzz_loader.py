@@ -33,6 +33,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import every_location
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -93,20 +94,6 @@ def assert_readable(exc: LoadError, raw: bytes | str, name: str = NAME) -> None:
     assert isinstance(whole, str) and name in whole and "Traceback" not in whole
 
 
-def _all_locations(doc: Any, data: Any, path: tuple[Any, ...] = ()) -> dict[Any, Any]:
-    out = {(path, None, False): doc.loc(data)}
-    if isinstance(data, dict):
-        for k, v in data.items():
-            out[(path, k, False)] = doc.loc(data, k)
-            out[(path, k, True)] = doc.loc(data, k, of_key=True)
-            out.update(_all_locations(doc, v, (*path, k)))
-    elif isinstance(data, list):
-        for i, v in enumerate(data):
-            out[(path, i, False)] = doc.loc(data, i)
-            out.update(_all_locations(doc, v, (*path, i)))
-    return out
-
-
 def same_from_events_and_nodes(raw: bytes | str) -> None:
     """The event fast path and the node path agree: same data, same locations, or both
     refuse with the same located message."""
@@ -126,7 +113,7 @@ def same_from_events_and_nodes(raw: bytes | str) -> None:
             data = doc.data
             try:
                 # repr: .nan is never equal to itself
-                outcomes.append(("ok", repr(data), _all_locations(doc, data)))
+                outcomes.append(("ok", repr(data), every_location(doc, data)))
             except RecursionError:
                 outcomes.append(("ok", "too deep to compare"))
     assert outcomes[0] == outcomes[1], "the event path and the node path disagree"

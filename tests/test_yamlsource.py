@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import every_location
 
 from runner.yamlsource import YamlFault, decode, load_scalar, parse
 
@@ -116,28 +117,12 @@ TRICKY = [
 ]
 
 
-def _everything(doc, data, path=()):  # type: ignore[no-untyped-def]
-    """Every location the loader can ask for, below ``data``."""
-    out = {(path, None, False): doc.loc(data)}
-    if isinstance(data, dict):
-        for k, v in data.items():
-            out[(path, k, False)] = doc.loc(data, k)
-            out[(path, k, True)] = doc.loc(data, k, of_key=True)
-            out.update(_everything(doc, v, (*path, k)))
-    elif isinstance(data, list):
-        for i, v in enumerate(data):
-            out[(path, i, False)] = doc.loc(data, i)
-            out.update(_everything(doc, v, (*path, i)))
-        out[(path, len(data), False)] = doc.loc(data, len(data))  # out of range: the list
-    return out
-
-
 def _outcome(text: str, events: bool):  # type: ignore[no-untyped-def]
     try:
         doc = parse("c.yaml", text, events=events)
     except YamlFault as exc:
         return ("fault", exc.diagnostic.message, exc.diagnostic.location)
-    return ("ok", doc.data, _everything(doc, doc.data))
+    return ("ok", doc.data, every_location(doc, doc.data))
 
 
 @pytest.mark.parametrize("text", TRICKY)
