@@ -7,6 +7,7 @@ Everything printed passes through the redactor once more.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -54,7 +55,7 @@ class Console:
     ) -> None:
         self.options = options
         self.redactor = redactor
-        self.out = out or sys.stdout
+        self.out: TextIO | None = out or sys.stdout
         self.err = err or sys.stderr
         encoding = (getattr(self.out, "encoding", None) or "").lower().replace("-", "")
         self.marks = _MARKS_UTF8 if encoding.startswith("utf") else _MARKS_ASCII
@@ -73,9 +74,22 @@ class Console:
         """Print a finished block, keeping the progress line below it."""
         if self.progress is not None:
             self.progress.clear()
-        print(text, file=self.out, flush=True)
+        self._write(text)
         if self.progress is not None:
             self.progress.draw(force=True)
+
+    def _write(self, text: str) -> None:
+        """``print``, except that a reader who went away (``apirun … | head``) only
+        silences the console: the run goes on and its reports are still written."""
+        if self.out is None:
+            return
+        try:
+            print(text, file=self.out, flush=True)
+        except BrokenPipeError:
+            if self.out is sys.stdout:  # so the interpreter's last flush cannot fail either
+                with contextlib.suppress(OSError, ValueError):
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            self.out = None
 
     def _emit(self, key: str, lines: list[str]) -> None:
         text = self.redactor("\n".join(lines))
@@ -200,14 +214,13 @@ class Console:
                     if step.outcome in (FAILED, ERROR):
                         for failure in step.failures:
                             where = f" ({failure.location.short})" if failure.location else ""
-                            print(
-                                self.redactor(f"{c.name} / {step.name}: {failure.message}{where}"),
-                                file=self.out,
+                            self._write(
+                                self.redactor(f"{c.name} / {step.name}: {failure.message}{where}")
                             )
         line = ", ".join(parts) + f" in {s.duration_ms / 1000:.2f}s"
         if run.interrupted:
             line += f" (interrupted by {run.interrupted})"
-        print(("" if self.options.verbosity < 0 else "\n") + line, file=self.out, flush=True)
+        self._write(("" if self.options.verbosity < 0 else "\n") + line)
 
 
 def _gh_data(text: str) -> str:
