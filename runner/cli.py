@@ -426,7 +426,27 @@ def cmd_run(
     )
     if args.insecure:
         print("warning: --insecure: TLS certificates are not verified", file=sys.stderr)
+    _warn_if_nothing_selected(args, collections)
     return execute(args, collections, options, started_at, verbosity, auth_hooks)
+
+
+def _warn_if_nothing_selected(args: argparse.Namespace, collections: list[Collection]) -> None:
+    """`--step`, `-k` or `--tag` that keep no step: still exit 0 (SPEC §5: skipped steps
+    pass), but a typo in a CI filter must not look like a green run without a word."""
+    from .selection import StepFilter
+
+    chosen = StepFilter(tuple(args.step), tuple(args.keyword), tuple(args.tag))
+    if not (chosen.step_names or chosen.keywords or chosen.tags):
+        return
+    if any(chosen.keeps(step) for c in collections for step in c.steps):
+        return
+    given = [f"--step {n}" for n in chosen.step_names] + [f"-k {k}" for k in chosen.keywords]
+    given += [f"--tag {t}" for t in chosen.tags]
+    print(
+        f"warning: no step matches {' '.join(given)}: every step is skipped "
+        "(`apirun list PATH` shows the step names and tags)",
+        file=sys.stderr,
+    )
 
 
 def execute(

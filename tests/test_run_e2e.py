@@ -396,6 +396,10 @@ def test_filters_step_keyword_and_tag(write, demo_env, tmp_path: Path) -> None: 
     assert outcomes("-k", "alpha") == ["passed", "skipped", "passed"]
     assert outcomes("--step", "beta") == ["skipped", "passed", "skipped"]
     assert outcomes("--tag", "smoke") == ["passed", "skipped", "skipped"]
+    # A filter that keeps nothing: still exit 0 (skipped steps pass), but said on stderr.
+    typo = run_cli(path, "--step", "bta", env=demo_env)
+    assert typo.code == 0 and "warning: no step matches --step bta" in typo.err
+    assert "warning" not in run_cli(path, "--step", "beta", env=demo_env).err
 
 
 def test_fail_fast_skips_the_rest(write, demo_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
