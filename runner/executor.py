@@ -474,7 +474,10 @@ class CollectionRun:
                 previous = lower.get(key.lower())
                 if previous is not None:
                     headers.pop(previous, None)
-                headers[key] = _stringify(value)
+                text = _stringify(value)
+                if not text.isascii() or "\n" in text or "\r" in text:
+                    _check_header_value(key, text, source)
+                headers[key] = text
                 lower[key.lower()] = key
         params = _pairs(self.render(step.params)) if step.params is not None else []
         request = OutgoingRequest(method, url, headers, params, location=step.location)
@@ -796,6 +799,24 @@ def _first(run: CollectionRun, *values: Value) -> Any:
         if value is not None:
             return run.render(value)
     return None
+
+
+def _check_header_value(name: str, text: str, headers: MapValue) -> None:
+    """What HTTP cannot carry in a header value, said before http.client refuses it with
+    a codec error (or a line break would start another header)."""
+    written = headers.get(name)
+    where = written.location if isinstance(written, Template) else headers.location
+    if "\n" in text or "\r" in text:
+        raise StepError(f"header `{name}`: the value contains a line break", where)
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError as exc:
+        bad = text[exc.start]
+        raise StepError(
+            f"header `{name}`: {bad!r} cannot be sent in an HTTP header (Latin-1 only) — "
+            "encode the value, e.g. {{ value | urlencode }} or {{ value | b64encode }}",
+            where,
+        ) from None
 
 
 def _flag(value: Any, key: str, location: Location) -> bool:

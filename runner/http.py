@@ -310,6 +310,8 @@ def describe_fault(exc: Exception, out: OutgoingRequest) -> str:
             f"TLS error talking to {target}: {reason[:200]} — set `verify:` to a CA bundle, "
             "or `verify: false` / --insecure for a test server"
         )
+    if isinstance(exc, requests.exceptions.InvalidJSONError) and "float" in text:
+        return "the JSON body holds NaN or Infinity, which JSON cannot carry (.nan/.inf in YAML)"
     if isinstance(exc, requests.exceptions.TooManyRedirects):
         return f"more than {MAX_REDIRECTS} redirects (a redirect loop?) starting at {out.url}"
     if isinstance(exc, (requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)):

@@ -54,6 +54,8 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 BODY_KINDS = ("json", "form", "body", "multipart")
 CAPTURE_SOURCES = ("json", "header", "cookie", "regex", "status", "body", "expr")
 STATUS_CLASS = re.compile(r"^[1-5]xx$")
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+"""An HTTP token (RFC 9110 §5.6.2): what a method or a header name may be."""
 _BARE_NAME_WITH_DASH = re.compile(r"\.([A-Za-z_][\w-]*-[\w-]*)")
 
 
@@ -278,6 +280,19 @@ class _Builder:
     def opt(self, container: dict[str, Any], key: str) -> Value:
         return self.value(container, key) if key in container else None
 
+    def headers(self, container: dict[str, Any]) -> MapValue | None:
+        """``headers``, with names HTTP can carry (a space or colon would be sent as is by
+        http.client, or split into another header)."""
+        for name in container.get("headers") or {}:
+            if not _TOKEN.match(name):
+                self.error(
+                    f"invalid header name {_clip(name, 60)}",
+                    self.loc(container["headers"], name, of_key=True),
+                    "a header name is letters, digits and !#$%&'*+-.^_`|~ — no spaces or colons",
+                    len(name),
+                )
+        return self.mapping(container, "headers")
+
     def mapping(self, container: dict[str, Any], key: str) -> MapValue | None:
         if key not in container or container[key] is None:
             return None
@@ -362,7 +377,7 @@ class _Builder:
     def defaults(self, raw: dict[str, Any], auth_names: list[str]) -> Defaults:
         self.check_tls_files(raw)
         return Defaults(
-            headers=self.mapping(raw, "headers"),
+            headers=self.headers(raw),
             auth=self.auth_ref(raw, auth_names),
             timeout=self.number(raw, "timeout"),
             verify=self.opt(raw, "verify"),
@@ -395,6 +410,12 @@ class _Builder:
             else str(method_raw),
             method_loc,
         )
+        if method.is_literal and not _TOKEN.match(method.source):
+            self.error(
+                f"invalid method {_clip(method.source, 60)}",
+                method_loc,
+                "a method is one word: GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, …",
+            )
         if "verify" in raw or "cert" in raw or "key" in raw:
             self.check_tls_files(raw)
         bodies = [k for k in BODY_KINDS if k in raw]
@@ -428,7 +449,7 @@ class _Builder:
             method=method,
             url=self.template(str(raw["url"]), self.loc(raw, "url")),
             params=self.mapping(raw, "params"),
-            headers=self.mapping(raw, "headers"),
+            headers=self.headers(raw),
             body=body,
             auth=self.auth_ref(raw, auth_names),
             timeout=self.number(raw, "timeout"),

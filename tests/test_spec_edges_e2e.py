@@ -339,3 +339,43 @@ def test_conditions_are_templates_and_the_text_false_is_false(
     assert result.code == 2
     assert "`when` is plain text, so it would always be true" in result.err
     assert 'write the condition as a template: "{{ total > 3 }}"' in result.err
+
+
+def test_what_http_cannot_carry_is_said_in_http_terms(
+    write, demo_env: dict[str, str], tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    bad_names = write(
+        """
+        name: names
+        steps:
+          - {name: a, url: "http://127.0.0.1:9/", headers: {"X Bad": "1"}}
+          - {name: b, method: "GE T", url: "http://127.0.0.1:9/"}
+        """,
+        name="names.yaml",
+    )
+    result = run_cli("validate", bad_names)
+    assert result.code == 2
+    assert "invalid header name 'X Bad'" in result.err and f"--> {bad_names}:3:" in result.err
+    assert "invalid method 'GE T'" in result.err and f"--> {bad_names}:4:" in result.err
+    path = write(
+        """
+        name: values
+        base_url: "{{ env.DEMO_URL }}"
+        variables: {nl: "a\\r\\nX-Evil: 1"}
+        steps:
+          - {name: snowman, url: /echo, headers: {X-Name: "héllo ☃"}}
+          - {name: line break, url: /echo, headers: {X-Nl: "{{ nl }}"}}
+          - {name: nan, method: POST, url: /echo, json: {x: .nan}}
+          - {name: fine, url: /health}
+        """
+    )
+    out = tmp_path / "r.json"
+    result = run_cli(path, "--report-json", out, env=demo_env)
+    assert result.code == 1
+    steps = _report(out)["collections"][0]["steps"]
+    assert [s["outcome"] for s in steps] == ["error", "error", "error", "passed"]
+    messages = [s["failures"][0]["message"] for s in steps[:3]]
+    assert "header `X-Name`: '☃' cannot be sent in an HTTP header" in messages[0]
+    assert steps[0]["failures"][0]["location"] == f"{path}:5:51"
+    assert messages[1] == "header `X-Nl`: the value contains a line break"
+    assert "NaN or Infinity" in messages[2]
