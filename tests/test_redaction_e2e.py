@@ -36,6 +36,8 @@ auth:
                client_secret: "canary-client-secret-33"}
   bad_login: {type: password, token_url: /auth/login, username: alice,
               password: "canary-Pw-7f3a9e"}
+  lost_token: {type: password, token_url: /auth/login, username: alice,
+               password: "{{ secret.ALICE_PW }}", token_path: $.nope}
   static: {type: bearer, token: "{{ secret.BEARER }}"}
   key: {type: api-key, name: X-Key, value: "{{ secret.KEY }}"}
   qkey: {type: api-key, name: k, value: "{{ secret.KEY }}", in: query}
@@ -93,6 +95,7 @@ steps:
   - {name: refused with secret in URL, url: "http://127.0.0.1:9/?t={{ secret.VAR }}", timeout: 1}
   - {name: bad client secret, url: /api/me, auth: bad_client}
   - {name: bad literal password, url: /api/me, auth: bad_login}
+  - {name: token issued but not where apirun looks, url: /api/me, auth: lost_token}
   - name: secret in a failing expression
     url: /echo
     params: {s: "{{ secret.VAR }}"}

@@ -45,7 +45,9 @@ class LoginAuth(TokenAuth):
             response = ctx.transport.send(request)
         except TransportError as exc:
             raise self.error(f"the login request to {url} failed: {exc.message}") from None
-        answered = f"{response.status} {snippet(ctx.redactor(response.text), 200)}"
+        answered = (
+            f"{response.status} {snippet(ctx.redactor.credential_answer(response.text), 200)}"
+        )
         if response.status >= 400:
             raise self.error(f"the login endpoint {url} answered {answered}")
         try:
@@ -67,7 +69,7 @@ class LoginAuth(TokenAuth):
             raise self.error(
                 f"the login endpoint {url} answered {response.status} without a token at "
                 f"{where}{'' if custom else ' (set token_path)'}: "
-                f"{snippet(ctx.redactor(response.text), 200)}"
+                f"{snippet(ctx.redactor.credential_answer(response.text), 200)}"
             )
         payload = dict(data) if isinstance(data, dict) else {}
         payload["access_token"] = str(token)

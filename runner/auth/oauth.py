@@ -9,7 +9,6 @@ a call that passed that check — never for every host in the process.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Iterator
@@ -108,7 +107,7 @@ class OAuthGrant(TokenAuth):
             if exc.description:
                 detail += f": {exc.description}"
             raise self.error(
-                f"{what} to {url} failed: {self._answered(seen)}{ctx.redactor(detail)}"
+                f"{what} to {url} failed: {self._answered(ctx, seen)}{ctx.redactor(detail)}"
             ) from None
         except requests.exceptions.RequestException as exc:
             fault = describe_fault(exc, OutgoingRequest("POST", url, timeout=ctx.timeout))
@@ -117,29 +116,24 @@ class OAuthGrant(TokenAuth):
             raise self.error(f"{what} to {url} failed: {exc}") from None
         except Exception as exc:
             raise self.error(
-                f"{what} to {url} failed: {self._answered(seen)}"
+                f"{what} to {url} failed: {self._answered(ctx, seen)}"
                 f"{ctx.redactor(snippet(str(exc), 200))}"
             ) from None
         if not isinstance(data, dict) or not data.get("access_token"):
-            raise self.error(f"{what} to {url} returned no access_token: {self._answered(seen)}")
+            raise self.error(
+                f"{what} to {url} returned no access_token: {self._answered(ctx, seen)}"
+            )
         return Token.from_response(dict(data))
 
     @staticmethod
-    def _answered(seen: dict[str, Any]) -> str:
+    def _answered(ctx: AuthContext, seen: dict[str, Any]) -> str:
         response = seen.get("response")
         if response is None:
             return ""
         ctype = response.headers.get("Content-Type", "")
         body = response.text or ""
         if "json" in ctype:
-            try:
-                data = json.loads(body)
-                for key in ("access_token", "refresh_token", "id_token"):
-                    if isinstance(data, dict) and key in data:
-                        data[key] = "***"
-                body = json.dumps(data)
-            except (ValueError, RecursionError):
-                pass
+            body = ctx.redactor.credential_answer(body)
         elif "html" in ctype:
             body = "(an HTML page) " + body
         return f"the endpoint answered {response.status_code} {snippet(body, 200)} — "
