@@ -289,12 +289,17 @@ class _Reports:
         self.wanted: list[tuple[str, str]] = [
             (kind, str(getattr(args, f"report_{kind}")))
             for kind in ("json", "junit", "html")
-            if getattr(args, f"report_{kind}", None)
+            if getattr(args, f"report_{kind}", None) is not None
         ]
 
     def check(self) -> None:
         """Refuse, before anything is sent, a report path that can never be written."""
         for kind, path in self.wanted:
+            if not path.strip():
+                raise UsageError(
+                    f"--report-{kind}: the path is empty",
+                    f"give a file name, e.g. --report-{kind} report.{_EXT[kind]}",
+                )
             target = Path(path)
             if target.is_dir():
                 raise UsageError(
@@ -311,6 +316,8 @@ class _Reports:
 
         ok = True
         for kind, path in self.wanted:
+            if not path.strip():
+                continue  # refused by check(): nowhere to write it
             try:
                 write_report(kind, path, run, redactor)
             except OSError as exc:
@@ -387,6 +394,11 @@ def cmd_run(
                 f"--timeout {args.timeout:g}: must be a positive number of seconds",
                 "e.g. --timeout 10",
             )
+        if args.max_body is not None and args.max_body < 1:
+            raise UsageError(
+                f"--max-body {args.max_body}: must be a positive number of bytes",
+                "e.g. --max-body 52428800 for 50 MiB",
+            )
         _Reports(args).check()
         variables = parse_vars(args.var)
         if environ is None:
@@ -418,7 +430,7 @@ def cmd_run(
         insecure=args.insecure,
         dry_run=args.dry_run,
         detail_limit=detail,
-        max_body=args.max_body or 10 * 1024 * 1024,
+        max_body=args.max_body if args.max_body is not None else 10 * 1024 * 1024,
         interactive=_interactive(),
         no_browser=args.no_browser,
         curl=args.curl,
@@ -655,6 +667,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         return EXIT_SIGTERM if isinstance(exc, _Terminated) else EXIT_SIGINT
     except BrokenPipeError:
+        return EXIT_FAILED
+    except OSError as exc:  # the machine said no (a full disk, a closed stream): not a bug
+        if debug:
+            raise
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
         return EXIT_FAILED
     except Exception as exc:
         if debug:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -44,6 +46,20 @@ def test_apirun_demo_runs_every_example(tmp_path: Path) -> None:
     suites = ET.parse(tmp_path / "j.xml").getroot().findall("testsuite")
     assert len(suites) == len(EXAMPLE_FILES)
     assert "0 failed" in result.out
+
+
+def test_demo_on_a_taken_port_and_output_to_a_full_disk_are_plain_errors(demo: DemoServer) -> None:
+    port = demo.url.rsplit(":", 1)[1]
+    taken = run_cli("demo", "--serve", "--port", port)
+    assert taken.code == 2, taken.all
+    assert f"cannot start the demo API on 127.0.0.1:{port}" in taken.err
+    assert "bug" not in taken.err
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "runner", "schema"], stdout=full, stderr=subprocess.PIPE
+        )
+    assert proc.returncode == 1 and b"No space left on device" in proc.stderr
+    assert b"bug" not in proc.stderr and b"Traceback" not in proc.stderr
 
 
 def test_token_is_obtained_once_for_fifty_steps(demo: DemoServer, write, demo_env) -> None:  # type: ignore[no-untyped-def]

@@ -102,6 +102,12 @@ def test_a_report_path_that_cannot_be_written_is_refused_before_sending(
     blocker.write_text("")
     result = run_cli(path, "--report-html", blocker / "r.html", env=demo_env)
     assert result.code == 2 and "is not a directory" in result.err
+    result = run_cli(path, "--report-json", "", env=demo_env)
+    assert result.code == 2 and "--report-json: the path is empty" in result.err
+    assert "cannot write" not in result.err
+    for bad in ("0", "-1"):
+        result = run_cli(path, "--max-body", bad, env=demo_env)
+        assert result.code == 2 and "must be a positive number of bytes" in result.err
     assert demo.stats.get("GET /api/orders", 0) == before
 
 

@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..errors import UsageError
 from . import DemoConfig, DemoServer
 
 
@@ -27,7 +28,13 @@ def run_demo(args: argparse.Namespace) -> int:
     from ..cli import build_parser, cmd_run
     from .browser import play_browser
 
-    server = DemoServer(DemoConfig(port=args.port)).start()
+    try:
+        server = DemoServer(DemoConfig(port=args.port)).start()
+    except OSError as exc:
+        raise UsageError(
+            f"cannot start the demo API on 127.0.0.1:{args.port or 0}: {exc.strerror or exc}",
+            "pick another --port, or leave --port out for a free one",
+        ) from None
     try:
         if args.serve:
             return _serve(server)
