@@ -356,6 +356,7 @@ def _input_failure(args: argparse.Namespace, error: ApirunError, started: str) -
     from .results import RunResult
 
     print(error.render(), file=sys.stderr)
+    _annotate(error)
     if isinstance(error, LoadError):
         messages = tuple(
             (f"{d.location}: " if d.location else "")
@@ -367,6 +368,16 @@ def _input_failure(args: argparse.Namespace, error: ApirunError, started: str) -
         messages = (str(error),)
     _Reports(args).write(RunResult((), 0.0, started, messages), Redactor())
     return EXIT_INPUT
+
+
+def _annotate(error: ApirunError) -> None:
+    """On GitHub Actions, load errors become ``::error`` annotations at their lines."""
+    if os.environ.get("GITHUB_ACTIONS") != "true" or not isinstance(error, LoadError):
+        return
+    from .report.console import load_error_annotations
+
+    for line in load_error_annotations(error.diagnostics):
+        print(line)
 
 
 class _Terminated(KeyboardInterrupt):
@@ -568,6 +579,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         collections = _load(args.paths)
     except (LoadError, UsageError) as exc:
         print(exc.render(), file=sys.stderr)
+        _annotate(exc)
         return EXIT_INPUT
     for c in collections:
         print(f"ok: {c.file} ({c.name!r}, {len(c.steps)} step{'s' if len(c.steps) != 1 else ''})")

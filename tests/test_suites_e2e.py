@@ -150,6 +150,17 @@ def test_github_annotations_point_at_the_yaml_line(
     assert "500" in message and "200" in message
     # Without GITHUB_ACTIONS there are no annotations.
     assert "::error" not in run_cli(tmp_path / "suite", env=demo_env).out
+    # A collection that does not load is annotated at its mistake, by run and validate.
+    bad = tmp_path / "suite" / "bad.yaml"
+    bad.write_text("name: bad\nsteps:\n  - {name: a, url: /x, methd: GET}\n")
+    for command in (["run"], ["validate"]):
+        result = run_cli(*command, bad, env=env, cwd=tmp_path)
+        assert result.code == 2
+        (line,) = [x for x in result.out.splitlines() if x.startswith("::error")]
+        assert line.startswith(
+            "::error file=suite/bad.yaml,line=3,col=24,title=invalid collection::"
+        )
+        assert "did you mean `method`?" in line
 
 
 def test_verbose_and_curl_show_what_was_sent(write, demo_env: dict[str, str]) -> None:  # type: ignore[no-untyped-def]

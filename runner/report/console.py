@@ -11,10 +11,11 @@ import contextlib
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TextIO
 
+from ..errors import Diagnostic
 from ..model import Collection
 from ..redaction import Redactor
 from ..results import ERROR, FAILED, PASSED, SKIPPED, CollectionResult, RunResult, StepResult
@@ -221,6 +222,22 @@ class Console:
         if run.interrupted:
             line += f" (interrupted by {run.interrupted})"
         self._write(("" if self.options.verbosity < 0 else "\n") + line)
+
+
+def load_error_annotations(diagnostics: Iterable[Diagnostic]) -> list[str]:
+    """The ``::error`` lines of a collection that did not load (exit 2): a YAML or schema
+    mistake shows on the pull request at its line, like a failed step."""
+    lines = []
+    for d in diagnostics:
+        loc = d.location
+        props = (
+            f"file={_gh_prop(_workspace_path(loc.file))},line={loc.line},col={loc.column},"
+            if loc
+            else ""
+        )
+        message = d.message + (f" ({d.hint})" if d.hint else "")
+        lines.append(f"::error {props}title=invalid collection::{_gh_data(message)}")
+    return lines
 
 
 def _gh_data(text: str) -> str:
