@@ -54,6 +54,18 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 BODY_KINDS = ("json", "form", "body", "multipart")
 CAPTURE_SOURCES = ("json", "header", "cookie", "regex", "status", "body", "expr")
 STATUS_CLASS = re.compile(r"^[1-5]xx$")
+PREDICATE_ALIASES = {
+    "gte": "ge",
+    "lte": "le",
+    "neq": "ne",
+    "not_eq": "ne",
+    "eqq": "eq",
+    "equals": "eq",
+    "not_equals": "ne",
+    "notcontains": "not_contains",
+    "does_not_contain": "not_contains",
+}
+"""Other tools' spellings of our predicates: a map of only these is a typo, not an object."""
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 """An HTTP token (RFC 9110 §5.6.2): what a method or a header name may be."""
 _BARE_NAME_WITH_DASH = re.compile(r"\.([A-Za-z_][\w-]*-[\w-]*)")
@@ -524,10 +536,12 @@ class _Builder:
         for name in raw:
             ploc = self.loc(raw, name, of_key=True)
             if name not in PREDICATES:
+                alias = PREDICATE_ALIASES.get(name)
                 self.error(
                     f"unknown predicate `{name}`",
                     ploc,
-                    did_you_mean(name, PREDICATES) or "predicates: " + ", ".join(PREDICATES),
+                    (f"did you mean `{alias}`?" if alias else did_you_mean(name, PREDICATES))
+                    or "predicates: " + ", ".join(PREDICATES),
                     len(name),
                 )
                 continue
@@ -550,9 +564,29 @@ class _Builder:
     def is_predicate_map(self, raw: Any) -> bool:
         return isinstance(raw, dict) and bool(raw) and all(k in PREDICATES for k in raw)
 
+    def is_mistyped_predicate_map(self, raw: Any) -> bool:
+        """``{gt: 0, lte: 5}`` or ``{gte: 1}``: meant as predicates, not an object to compare
+        with. Either some keys are predicates and the rest near misses, or every key is a
+        spelling no JSON object uses but other tools' users type (``gte``, ``neq``…)."""
+        if not isinstance(raw, dict) or not raw or self.is_predicate_map(raw):
+            return False
+        keys = [k for k in raw if isinstance(k, str)]
+        if len(keys) != len(raw):
+            return False
+        long_names = [p for p in PREDICATES if len(p) >= 5]  # `lenght`, `contians`
+        if all(
+            k in PREDICATE_ALIASES or (len(k) >= 5 and did_you_mean(k, long_names, 0.8))
+            for k in keys
+        ):
+            return True
+        return any(k in PREDICATES for k in keys) and all(
+            k in PREDICATES or k in PREDICATE_ALIASES or did_you_mean(k, PREDICATES, 0.75)
+            for k in keys
+        )
+
     def matcher(self, container: dict[str, Any], key: str) -> Value | PredicateSet:
         raw = container[key]
-        if self.is_predicate_map(raw):
+        if self.is_predicate_map(raw) or self.is_mistyped_predicate_map(raw):
             return self.predicate_set(raw, self.loc(container, key))
         return self.value(container, key)
 

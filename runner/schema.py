@@ -44,9 +44,9 @@ def _fast_validator() -> Any:
     return jsonschema_rs.validator_for(collection_schema())
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str | None:
     options = [c for c in choices if isinstance(c, str)]
-    match = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    match = difflib.get_close_matches(word, options, n=1, cutoff=cutoff)
     return f"did you mean `{match[0]}`?" if match else None
 
 

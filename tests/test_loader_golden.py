@@ -13,6 +13,38 @@ from runner.loader import load_text
 
 GOLDEN = [
     (
+        "predicate-near-miss-beside-a-predicate",
+        "name: x\nsteps:\n  - name: a\n    url: /x\n    expect: {json: {$.n: {gt: 0, lte: 5}}}\n",
+        5,
+        34,
+        "unknown predicate `lte`",
+        "did you mean `le`?",
+    ),
+    (
+        "predicate-from-another-tool",
+        "name: x\nsteps:\n  - name: a\n    url: /x\n    expect: {json: {$.n: {gte: 1}}}\n",
+        5,
+        27,
+        "unknown predicate `gte`",
+        "did you mean `ge`?",
+    ),
+    (
+        "header-name-with-a-space",
+        "name: x\nsteps:\n  - name: a\n    url: /x\n    headers: {X Id: 1}\n",
+        5,
+        15,
+        "invalid header name 'X Id'",
+        "a header name is letters, digits and !#$%&'*+-.^_`|~ — no spaces or colons",
+    ),
+    (
+        "condition-as-plain-text",
+        "name: x\nsteps:\n  - name: a\n    url: /x\n    when: total > 3\n",
+        5,
+        11,
+        "`when` is plain text, so it would always be true: 'total > 3'",
+        'write the condition as a template: "{{ total > 3 }}"',
+    ),
+    (
         "unknown-defaults-key",
         "name: x\ndefaults: {timeot: 3}\nsteps:\n  - {name: a, url: /x}\n",
         2,
