@@ -70,6 +70,9 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, metavar="S", help="default request timeout (30)")
 
 
+_DEBUG_HELP = "show Python tracebacks (for bug reports)"
+
+
 def _add_report_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report-json", metavar="PATH", help="write a JSON report")
     p.add_argument("--report-junit", metavar="PATH", help="write a JUnit XML report")
@@ -121,7 +124,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--max-body", type=int, metavar="BYTES", help="largest response body read (default 10 MiB)"
     )
-    p.add_argument("--debug", action="store_true", help="show Python tracebacks")
+    p.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,15 +143,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="load and validate only; send nothing")
     p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("--debug", action="store_true")
+    p.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
 
     p = sub.add_parser("list", help="show the steps that would run")
     p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("--step", action="append", default=[], metavar="NAME")
-    p.add_argument("-k", action="append", default=[], dest="keyword", metavar="SUBSTRING")
-    p.add_argument("--tag", action="append", default=[], metavar="TAG")
-    p.add_argument("--shard", metavar="I/N")
-    p.add_argument("--debug", action="store_true")
+    p.add_argument(
+        "--step", action="append", default=[], metavar="NAME", help="only the step(s) NAME"
+    )
+    p.add_argument(
+        "-k",
+        action="append",
+        default=[],
+        dest="keyword",
+        metavar="SUBSTRING",
+        help="only steps whose name contains SUBSTRING",
+    )
+    p.add_argument(
+        "--tag", action="append", default=[], metavar="TAG", help="only steps tagged TAG"
+    )
+    p.add_argument("--shard", metavar="I/N", help="only shard I of N, as `run --shard` picks it")
+    p.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
 
     for name, text in (
         ("login", "interactive oauth2-code login; fills the token cache"),
@@ -160,22 +174,29 @@ def build_parser() -> argparse.ArgumentParser:
             "--auth", metavar="NAME", required=name == "login", help="the oauth2-code auth block"
         )
         _add_input_options(p)
-        p.add_argument("--no-browser", action="store_true", help="print the URL only")
-        p.add_argument("--debug", action="store_true")
+        if name == "login":
+            p.add_argument(
+                "--no-browser",
+                action="store_true",
+                help="do not open a browser: print the URL and paste the callback URL back",
+            )
+        p.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
 
     p = sub.add_parser("demo", help="start the demo API on loopback and run the examples")
     p.add_argument("--serve", action="store_true", help="only start the API and keep it running")
     p.add_argument("--port", type=int, default=0, help="port for the API (default: a free one)")
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="run N collections at once")
-    p.add_argument("-v", "--verbose", action="count", default=0)
-    p.add_argument("-q", "--quiet", action="store_true")
-    p.add_argument("--no-color", action="store_true")
+    p.add_argument(
+        "-v", "--verbose", action="count", default=0, help="print requests and responses"
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
+    p.add_argument("--no-color", action="store_true", help="no colour (also NO_COLOR)")
     _add_report_options(p)
-    p.add_argument("--debug", action="store_true")
+    p.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
 
     p = sub.add_parser("schema", help="print the collection JSON Schema")
     p.add_argument("--report", action="store_true", help="print the JSON report's schema instead")
-    p.add_argument("--debug", action="store_true")
+    p.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
     return parser
 
 

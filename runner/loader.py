@@ -738,6 +738,8 @@ class _Builder:
             elif source == "regex":
                 compiled = self.regex(str(spec["regex"]), arg_loc)
             group = spec.get("group")
+            if isinstance(group, str) and group.strip().isdigit():
+                group = int(group)
             if source == "regex" and compiled is not None:
                 if group is None:
                     group = 1 if compiled.groups else 0
@@ -746,6 +748,13 @@ class _Builder:
                         f"capture `{name}`: the pattern has {compiled.groups} group(s), "
                         f"not {group}",
                         self.loc(spec, "group"),
+                    )
+                elif isinstance(group, str) and group not in compiled.groupindex:
+                    named = ", ".join(compiled.groupindex) or "none"
+                    self.error(
+                        f"capture `{name}`: the pattern has no group named `{group}`",
+                        self.loc(spec, "group"),
+                        f"its named groups: {named} — name one with (?P<name>…)",
                     )
             if "all" in spec and source != "json":
                 self.error(
@@ -758,7 +767,7 @@ class _Builder:
                     argument,
                     loc,
                     all=self.flag(spec, "all", False),
-                    group=group if isinstance(group, int) else None,
+                    group=group if isinstance(group, (int, str)) else None,
                     has_default="default" in spec,
                     default=self.opt(spec, "default"),
                     compiled=compiled,

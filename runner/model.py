@@ -77,7 +77,7 @@ class Capture:
     argument: Value
     location: Location
     all: Value = False  # a bool, or a template rendered when the step runs
-    group: int | None = None
+    group: int | str | None = None  # a number, or the name of a (?P<name>…) group
     has_default: bool = False
     default: Value = None
     compiled: Any = field(default=None, compare=False, repr=False)

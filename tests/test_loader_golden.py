@@ -13,6 +13,15 @@ from runner.loader import load_text
 
 GOLDEN = [
     (
+        "regex-group-name-not-in-the-pattern",
+        "name: x\nsteps:\n  - name: a\n    url: /x\n"
+        "    capture: {v: {regex: 'v(?P<major>\\d+)', group: minor}}\n",
+        5,
+        52,
+        "capture `v`: the pattern has no group named `minor`",
+        "its named groups: major — name one with (?P<name>…)",
+    ),
+    (
         "predicate-near-miss-beside-a-predicate",
         "name: x\nsteps:\n  - name: a\n    url: /x\n    expect: {json: {$.n: {gt: 0, lte: 5}}}\n",
         5,

@@ -266,7 +266,7 @@ def _prepare(args: Any) -> tuple[Any, Any]:
         timeout=args.timeout,
         insecure=args.insecure,
         interactive=True,
-        no_browser=args.no_browser,
+        no_browser=getattr(args, "no_browser", False),
     )
     run = CollectionRun(collections[0], options, Redactor())
     return collections[0], run
