@@ -434,6 +434,8 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="profile the N=2000 run")
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
     args = parser.parse_args()
+    if args.json:
+        args.json = str(Path(args.json).resolve())  # relative to where it was asked for
     root = Path(__file__).resolve().parent.parent
     os.chdir(root)
     byte_compile(root / "runner")
