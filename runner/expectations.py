@@ -37,7 +37,11 @@ def check_predicates(pset: PredicateSet, actual: Any, render: Render) -> list[tu
                 continue
             if isinstance(pred.operand, PredicateSet):
                 for name, reason in check_predicates(pred.operand, size, render):
-                    out.append((f"length.{name}", f"length {size}: {reason}"))
+                    if reason.startswith("expected a value "):  # "expected length >= 1, got 0"
+                        reason = "expected length " + reason[len("expected a value ") :]
+                    else:
+                        reason = f"length {size}: {reason}"
+                    out.append((f"length.{name}", reason))
             else:
                 expected = render(pred.operand)
                 if not equal(size, expected):
