@@ -531,19 +531,22 @@ class _Builder:
 
     # -- expectations --------------------------------------------------------------------
 
-    def predicate_set(self, raw: dict[str, Any], location: Location) -> PredicateSet:
+    def predicate_set(
+        self, raw: dict[str, Any], location: Location, guessed: bool = False
+    ) -> PredicateSet:
+        """``guessed``: a `json` value taken for a mistyped predicate map, not an object
+        to compare with (SPEC's way to compare such an object is ``{eq: …}``)."""
         preds = []
         for name in raw:
             ploc = self.loc(raw, name, of_key=True)
             if name not in PREDICATES:
                 alias = PREDICATE_ALIASES.get(name)
-                self.error(
-                    f"unknown predicate `{name}`",
-                    ploc,
-                    (f"did you mean `{alias}`?" if alias else did_you_mean(name, PREDICATES))
-                    or "predicates: " + ", ".join(PREDICATES),
-                    len(name),
-                )
+                hint = (
+                    f"did you mean `{alias}`?" if alias else did_you_mean(name, PREDICATES)
+                ) or "predicates: " + ", ".join(PREDICATES)
+                if guessed:
+                    hint += " (to compare with an object that has this key, write {eq: {…}})"
+                self.error(f"unknown predicate `{name}`", ploc, hint, len(name))
                 continue
             operand: Value | PredicateSet
             if name == "length" and isinstance(raw[name], dict):
@@ -586,8 +589,10 @@ class _Builder:
 
     def matcher(self, container: dict[str, Any], key: str) -> Value | PredicateSet:
         raw = container[key]
-        if self.is_predicate_map(raw) or self.is_mistyped_predicate_map(raw):
+        if self.is_predicate_map(raw):
             return self.predicate_set(raw, self.loc(container, key))
+        if self.is_mistyped_predicate_map(raw):
+            return self.predicate_set(raw, self.loc(container, key), guessed=True)
         return self.value(container, key)
 
     def checks(self, expect: dict[str, Any]) -> tuple[Check, ...]:

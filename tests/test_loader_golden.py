@@ -27,7 +27,7 @@ GOLDEN = [
         5,
         34,
         "unknown predicate `lte`",
-        "did you mean `le`?",
+        "did you mean `le`? (to compare with an object that has this key, write {eq: {…}})",
     ),
     (
         "predicate-from-another-tool",
@@ -35,7 +35,7 @@ GOLDEN = [
         5,
         27,
         "unknown predicate `gte`",
-        "did you mean `ge`?",
+        "did you mean `ge`? (to compare with an object that has this key, write {eq: {…}})",
     ),
     (
         "header-name-with-a-space",
