@@ -16,6 +16,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -86,7 +87,10 @@ class HttpResponse:
         if not self.content.strip():
             return False, None, "the response body is empty"
         try:
-            return True, json.loads(self.content.decode(self.encoding or "utf-8")), ""
+            encoding = self.encoding or "utf-8"
+            if encoding.lower().replace("-", "") == "utf8":
+                encoding = "utf-8-sig"  # a BOM before JSON is tolerated, as curl and browsers do
+            return True, json.loads(self.content.decode(encoding)), ""
         except (ValueError, UnicodeDecodeError) as exc:
             ctype = self.headers.get("Content-Type", "no Content-Type")
             return False, None, f"the response body is not valid JSON ({ctype}): {exc}"
@@ -99,6 +103,16 @@ class HttpResponse:
         if not ok:
             raise ValueError(reason)
         return value
+
+
+class _SendNoCookies(DefaultCookiePolicy):
+    """Cookies are still received and stored; none is sent."""
+
+    def return_ok(self, cookie: Any, request: Any) -> bool:
+        return False
+
+
+_SEND_NO_COOKIES = _SendNoCookies()
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -191,8 +205,14 @@ class Transport:
             out.method, out.url, headers=out.headers, params=out.params or None, **kwargs
         )
         prepared = self.session.prepare_request(req)
-        if not out.cookies and "Cookie" not in out.headers:
-            prepared.headers.pop("Cookie", None)
+        if not out.cookies:
+            if "Cookie" not in out.headers:
+                prepared.headers.pop("Cookie", None)
+            # requests re-adds the jar's cookies on every redirect hop from this jar: a
+            # policy that sends none keeps `cookies: false` true after a redirect too.
+            jar = getattr(prepared, "_cookies", None)
+            if jar is not None:
+                jar.set_policy(_SEND_NO_COOKIES)
         assert prepared.url is not None
         proxies, netrc_auth = self._environment(prepared.url)
         if netrc_auth is not None and "Authorization" not in prepared.headers:

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from .jsonpaths import MISSING
+from .templating import holds
 
 PredicateFn = Callable[[Any, Any], "str | None"]
 
@@ -126,11 +127,21 @@ def _in(actual: Any, operand: Any) -> str | None:
 
 def _contains_value(actual: Any, operand: Any) -> bool | str:
     if isinstance(actual, str):
-        return isinstance(operand, str) and operand in actual
+        if not isinstance(operand, str):
+            return (
+                f"`contains` on a string needs a string to look for, got "
+                f'{json_type(operand)} {show(operand)} (quote it: "{show(operand)}")'
+            )
+        return operand in actual
     if isinstance(actual, (list, tuple)):
         return any(equal(a, operand) for a in actual)
     if isinstance(actual, dict):
-        return isinstance(operand, str) and operand in actual
+        if not isinstance(operand, str):
+            return (
+                f"`contains` on an object looks for a key, a string; got "
+                f"{json_type(operand)} {show(operand)}"
+            )
+        return operand in actual
     return f"`contains` needs a string, array or object, got {json_type(actual)} {show(actual)}"
 
 
@@ -192,10 +203,10 @@ def _type(actual: Any, operand: Any) -> str | None:
 
 
 def _exists(actual: Any, operand: Any) -> str | None:
-    present = actual is not MISSING
-    if present == bool(operand):
+    wanted = holds(operand)  # `exists: "{{ flag }}"` with flag the text "false" is false
+    if (actual is not MISSING) == wanted:
         return None
-    return "expected a value, found none" if operand else f"expected no value, got {show(actual)}"
+    return "expected a value, found none" if wanted else f"expected no value, got {show(actual)}"
 
 
 def length_of(actual: Any) -> int | str:

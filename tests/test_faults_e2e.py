@@ -268,3 +268,36 @@ def test_json_nested_too_deeply_fails_each_check_and_the_run_goes_on(
     assert [s["outcome"] for s in steps[:3]] == ["failed"] * 3, steps
     for step in steps[:3]:
         assert "nested too deeply" in step["failures"][0]["message"]
+
+
+def test_json_after_a_byte_order_mark_is_json(faults: FaultServer, write) -> None:  # type: ignore[no-untyped-def]
+    result, steps = run_steps(
+        faults,
+        write,
+        "  - {name: bom, url: /bom-json, expect: {json: {$.a: 1}}, capture: {a: $.a}}\n",
+    )
+    assert result.code == 0 and steps[0]["outcome"] == "passed", steps[0]
+
+
+@pytest.mark.parametrize("grant", ["login", "oauth2"])
+def test_token_request_fields_render_booleans_and_null_as_form_text(
+    faults: FaultServer, write, grant: str
+) -> None:  # type: ignore[no-untyped-def]
+    # SPEC §2: in form fields, booleans are true/false and null is empty — the token
+    # request's `fields` too, whichever grant sends them (oauthlib leaves empty ones out).
+    result, steps = run_steps(
+        faults,
+        write,
+        "  - name: the token is the form that was sent\n"
+        "    url: /echo-headers\n"
+        "    auth: pw\n"
+        "    expect:\n"
+        "      json:\n"
+        "        $.Authorization: {matches: '[ &]remember=true(&|$)', not_contains: None}\n",
+        auth=(
+            f"  pw: {{type: password, grant: {grant}, token_url: /token/echo-form,"
+            " username: u, password: p, client_id: c, client_secret: s,"
+            " token_path: $.access_token, fields: {remember: true, nothing: null}}\n"
+        ),
+    )
+    assert result.code == 0 and steps[0]["outcome"] == "passed", steps[0]

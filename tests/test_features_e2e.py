@@ -24,6 +24,15 @@ def test_cookie_jar_and_cookies_false(write, demo_env: dict[str, str]) -> None: 
           - {name: set, url: /cookies/set, params: {flavour: oat}}
           - {name: sent back, url: /cookies, expect: {json: {$.cookies.flavour: oat}}}
           - {name: not sent, url: /cookies, cookies: false, expect: {json: {$.cookies: {}}}}
+          - name: not sent after a redirect either
+            url: /redirect
+            params: {to: /cookies}
+            cookies: false
+            expect: {json: {$.cookies: {}}}
+          - name: sent after a redirect otherwise
+            url: /redirect
+            params: {to: /cookies}
+            expect: {json: {$.cookies.flavour: oat}}
         """
     )
     result = run_cli(path, env=demo_env)

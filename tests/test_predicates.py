@@ -57,6 +57,11 @@ def test_holds(name: str, actual: Any, operand: Any) -> None:
         ("in", "x", ["a"], "expected one of"),
         ("in", "x", 3, "`in` needs a list"),
         ("contains", 5, 1, "`contains` needs a string, array or object"),
+        ("contains", "order 5", 5, "`contains` on a string needs a string to look for"),
+        ("contains", {"1": 2}, 1, "`contains` on an object looks for a key, a string"),
+        ("not_contains", "order 5", 5, "`not_contains` on a string needs a string"),
+        ("exists", 1, "false", "expected no value"),  # the text "false", from --var or env
+        ("exists", MISSING, "true", "expected a value"),
         ("not_contains", [1, 2], 2, "not to contain"),
         ("matches", 5, "5", "`matches` needs a string, got integer 5"),
         ("matches", "abc", "^x", "does not match"),

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from ..errors import TransportError
 from ..http import OutgoingRequest
 from ..jsonpaths import MISSING, compile_path, first
+from ..templating import interpolated
 from .base import AuthContext
 from .oauth import snippet
 from .tokens import Token, TokenAuth
@@ -40,7 +41,7 @@ class LoginAuth(TokenAuth):
         if encoding == "json":
             request.json_body, request.has_json = body, True
         else:
-            request.form = [(k, _form_text(v)) for k, v in body.items()]
+            request.form = [(k, str(interpolated(v))) for k, v in body.items()]
         try:
             response = ctx.transport.send(request)
         except TransportError as exc:
@@ -74,9 +75,3 @@ class LoginAuth(TokenAuth):
         payload = dict(data) if isinstance(data, dict) else {}
         payload["access_token"] = str(token)
         return Token.from_response(payload)
-
-
-def _form_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)

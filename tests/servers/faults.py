@@ -117,6 +117,8 @@ class FaultHandler(BaseHTTPRequestHandler):
         elif path == "/deep-json":  # nested past any recursion limit
             depth = int(self.query.get("depth", "50000"))
             self._send(200, b"[" * depth + b"]" * depth, "application/json")
+        elif path == "/bom-json":  # what some Windows servers send
+            self._send(200, b'\xef\xbb\xbf{"a": 1}', "application/json; charset=utf-8")
         elif path == "/invalid-json":
             self._send(200, b'{"a": 1,,}', "application/json")
         elif path == "/latin1":
@@ -182,6 +184,8 @@ class FaultHandler(BaseHTTPRequestHandler):
                 200,
                 {"access_token": f"fault-token-{n}", "token_type": "bearer", "expires_in": 3600},
             )
+        elif kind == "echo-form":  # the token is the form it was asked with: tests read it
+            self._send(200, {"access_token": self.body.decode(), "token_type": "bearer"})
         elif kind == "short-refreshable":  # a 1 s token that comes with a refresh token
             form = {k: v[0] for k, v in parse_qs(self.body.decode()).items()}
             grant = form.get("grant_type", "?")
