@@ -150,7 +150,13 @@ def _schema(check: Check, response: HttpResponse, render: Render) -> list[Failur
         document = response.json()
     except ValueError as exc:
         return [Failure(check.label, str(exc), check.location)]
-    errors = sorted(check.compiled.iter_errors(document), key=lambda e: list(e.absolute_path))
+    try:
+        errors = sorted(check.compiled.iter_errors(document), key=lambda e: list(e.absolute_path))
+    except RecursionError:
+        return [Failure(check.label, "the response is nested too deeply to check", check.location)]
+    except Exception as exc:  # a `$ref` inside a referenced file that does not resolve
+        reason = f"{type(exc).__name__}: {exc}"
+        return [Failure(check.label, f"schema: cannot check: {reason}", check.location)]
     out = []
     for error in errors[:10]:
         where = "$" + "".join(

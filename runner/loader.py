@@ -8,7 +8,6 @@ express (unknown auth names, duplicate step names, …). Nothing here touches th
 from __future__ import annotations
 
 import gc
-import json
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -45,9 +44,9 @@ from .templating import (
     iter_templates,
     referenced_names,
 )
+from .userschema import SchemaProblem, build_validator, read_schema_file
 from .yamlsource import YamlDocument, YamlFault, decode, parse
 
-MAX_SCHEMA_BYTES = 5 * 1024 * 1024
 MAX_FILE_BYTES = 20 * 1024 * 1024
 """Collections larger than this are refused before parsing (nobody writes 20 MB of YAML)."""
 
@@ -654,19 +653,13 @@ class _Builder:
         raw = expect["schema"]
         schema: Any = raw
         subject = "(inline)"
+        base = self.path.parent
         if isinstance(raw, str):
             subject = raw
             file = self.path.parent / raw
+            base = file.parent
             try:
-                if not file.is_file():  # not /dev/zero, not a folder, not a FIFO
-                    raise OSError(f"{file} is not a regular file")
-                if file.stat().st_size > MAX_SCHEMA_BYTES:
-                    raise OSError(f"larger than {MAX_SCHEMA_BYTES:,} bytes")
-                text = file.read_text(encoding="utf-8")
-                if file.suffix in (".yaml", ".yml"):
-                    schema = parse(str(file), text).data
-                else:
-                    schema = json.loads(text)
+                schema = read_schema_file(file)
             except (OSError, UnicodeDecodeError) as exc:
                 reason = getattr(exc, "strerror", None) or exc
                 self.error(
@@ -675,30 +668,24 @@ class _Builder:
                     f"paths are relative to the collection's folder ({self.path.parent})",
                 )
                 return Check("schema", subject, None, loc)
-            except (ValueError, YamlFault) as exc:
+            except ValueError as exc:
                 self.error(f"schema file {raw!r} is not valid JSON/YAML: {exc}", loc)
                 return Check("schema", subject, None, loc)
-        validator = self.schema_validator(schema, loc)
+        validator = self.schema_validator(schema, loc, base)
         return Check("schema", subject, None, loc, validator)
 
-    def schema_validator(self, schema: Any, loc: Location) -> Any:
-        from jsonschema import exceptions, validators
-
+    def schema_validator(self, schema: Any, loc: Location, base: Path) -> Any:
         if not isinstance(schema, dict):
             self.error("a JSON Schema must be a mapping (or a file path)", loc)
             return None
         if "$schema" in schema and not isinstance(schema["$schema"], str):
             self.error("`$schema` must be a URI string, e.g. the 2020-12 draft's", loc)
             return None
-        default = validators.Draft202012Validator
-        cls = validators.validator_for(schema, default=default)
         try:
-            cls.check_schema(schema)
-        except exceptions.SchemaError as exc:
-            where = "/".join(str(p) for p in exc.absolute_path)
-            self.error(f"invalid JSON Schema{f' at {where}' if where else ''}: {exc.message}", loc)
+            return build_validator(schema, base)
+        except SchemaProblem as exc:
+            self.error(str(exc), loc)
             return None
-        return cls(schema)
 
     # -- captures --------------------------------------------------------------------------
 

@@ -385,3 +385,56 @@ def test_what_http_cannot_carry_is_said_in_http_terms(
     assert steps[0]["failures"][0]["location"] == f"{path}:5:51"
     assert messages[1] == "header `X-Nl`: the value contains a line break"
     assert "NaN or Infinity" in messages[2]
+
+
+def test_schema_refs_resolve_to_files_beside_the_schema_and_are_checked_at_load(
+    write, demo_env: dict[str, str], tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # SPEC §4.1: `schema` is inline or a file relative to the collection; a schema that
+    # splits its definitions over files (`$ref: common.json`) works, and a `$ref` that
+    # goes nowhere is an invalid collection (exit 2), not a crash on the first response.
+    (tmp_path / "sch").mkdir()
+    (tmp_path / "sch" / "item.json").write_text(
+        '{"type": "object", "properties": {"json": {"$ref": "common.json"}}, "required": ["json"]}'
+    )
+    (tmp_path / "sch" / "common.json").write_text(
+        '{"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"}}}'
+    )
+    path = write(
+        """
+        name: refs
+        base_url: "{{ env.DEMO_URL }}"
+        steps:
+          - {name: ok, method: POST, url: /echo, json: {id: 3}, expect: {schema: sch/item.json}}
+          - {name: bad, method: POST, url: /echo, json: {id: x}, expect: {schema: sch/item.json}}
+          - name: inline defs
+            method: POST
+            url: /echo
+            json: {id: 3}
+            expect:
+              schema:
+                $defs: {n: {type: integer}}
+                properties: {json: {properties: {id: {$ref: "#/$defs/n"}}}}
+        """
+    )
+    out = tmp_path / "r.json"
+    result = run_cli(path, "--report-json", out, env=demo_env)
+    steps = _report(out)["collections"][0]["steps"]
+    assert [s["outcome"] for s in steps] == ["passed", "failed", "passed"], result.all
+    assert "at $.json.id: 'x' is not of type 'integer'" in steps[1]["failures"][0]["message"]
+    (tmp_path / "sch" / "broken.json").write_text('{"properties": {"o": {"$ref": "gone.json"}}}')
+    bad = write(
+        """
+        name: bad refs
+        steps:
+          - {name: a, url: "http://127.0.0.1:9/", expect: {schema: sch/broken.json}}
+          - {name: b, url: "http://127.0.0.1:9/", expect: {schema: {$ref: "#/$defs/nope"}}}
+          - {name: c, url: "http://127.0.0.1:9/", expect: {schema: {$ref: "https://x.test/s"}}}
+        """,
+        name="bad.yaml",
+    )
+    result = run_cli("validate", bad)
+    assert result.code == 2 and "internal error" not in result.err
+    assert "`$ref: gone.json` does not resolve: cannot read" in result.err
+    assert "`$ref: #/$defs/nope` does not resolve: nothing is there" in result.err
+    assert "apirun fetches nothing from the network" in result.err
