@@ -23,8 +23,13 @@ Render = Callable[[Value], Any]
 STATUS_CLASS = re.compile(r"^([1-5])xx$")
 
 
-def check_predicates(pset: PredicateSet, actual: Any, render: Render) -> list[tuple[str, str]]:
-    """``(predicate, reason)`` for every predicate of the map that does not hold."""
+def check_predicates(
+    pset: PredicateSet, actual: Any, render: Render, text: bool = False
+) -> list[tuple[str, str]]:
+    """``(predicate, reason)`` for every predicate of the map that does not hold.
+
+    ``text``: ``actual`` is a header value, text by nature — ``{eq: 253}`` compares with
+    "253", and ``{gt: 100}`` reads it as the number it spells."""
     out: list[tuple[str, str]] = []
     for pred in pset.predicates:
         if pred.name == "length":
@@ -49,7 +54,10 @@ def check_predicates(pset: PredicateSet, actual: Any, render: Render) -> list[tu
             continue
         assert not isinstance(pred.operand, PredicateSet)
         operand = render(pred.operand)
-        problem = PREDICATES[pred.name](actual, operand)
+        subject = actual
+        if text and isinstance(actual, str):
+            subject, operand = _as_header_operands(pred.name, actual, operand)
+        problem = PREDICATES[pred.name](subject, operand)
         if problem is not None:
             out.append((pred.name, problem))
     return out
@@ -61,7 +69,9 @@ def match(check: Check, actual: Any, render: Render) -> list[Failure]:
     if isinstance(expected, PredicateSet):
         return [
             Failure(f"{check.label} {name}", reason, check.location, None, show(actual))
-            for name, reason in check_predicates(expected, actual, render)
+            for name, reason in check_predicates(
+                expected, actual, render, text=check.kind == "header"
+            )
         ]
     value = render(expected)
     if actual is MISSING:
@@ -86,6 +96,24 @@ def match(check: Check, actual: Any, render: Render) -> list[Failure]:
             show(actual),
         )
     ]
+
+
+def _as_header_operands(name: str, actual: str, operand: Any) -> tuple[Any, Any]:
+    """A header predicate's two sides, made comparable: numbers as numbers when the
+    header spells one, anything else as header text."""
+    numeric = isinstance(operand, (int, float)) and not isinstance(operand, bool)
+    if numeric and name in ("eq", "ne", "lt", "le", "gt", "ge"):
+        for number in (int, float):
+            try:
+                return number(actual), operand
+            except ValueError:
+                continue
+        return actual, _header_text(operand)
+    if name in ("eq", "ne", "contains", "not_contains") and not isinstance(operand, str):
+        return actual, _header_text(operand)
+    if name == "in" and isinstance(operand, list):
+        return actual, [_header_text(o) for o in operand]
+    return actual, operand
 
 
 def _header_text(value: Any) -> str:

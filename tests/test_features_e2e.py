@@ -153,3 +153,30 @@ def test_max_ms(write, demo_env: dict[str, str]) -> None:  # type: ignore[no-unt
     slow, fast = steps_of(out)
     assert slow["outcome"] == "failed" and "50" in slow["failures"][0]["message"]
     assert fast["outcome"] == "passed"
+
+
+def test_header_predicates_read_numbers_as_numbers_and_text_as_text(
+    write, demo_env: dict[str, str]
+) -> None:  # type: ignore[no-untyped-def]
+    # A header value is text: `Content-Length: 12` and `{eq: 12}` must agree, and
+    # `{gt: 2}` reads the number the header spells.
+    path = write(
+        """
+        name: header predicates
+        base_url: "{{ env.DEMO_URL }}"
+        steps:
+          - name: numbers and text
+            url: /headers
+            expect:
+              headers:
+                Content-Length: {eq: 12, gt: 2, le: 12, in: [11, 12], ne: 13}
+                X-Demo: {in: ["yes", "no"], eq: "yes"}
+                ETag: {contains: demo-etag}
+          - {name: plain equality still, url: /headers, expect: {headers: {Content-Length: 12}}}
+          - {name: and fails, url: /headers, expect: {headers: {Content-Length: {gt: 12}}}}
+        """
+    )
+    out = path.parent / "r.json"
+    result = run_cli(path, "--report-json", out, env=demo_env)
+    assert [s["outcome"] for s in steps_of(out)] == ["passed", "passed", "failed"], result.all
+    assert "expected a value > 12, got 12" in steps_of(out)[2]["failures"][0]["message"]
