@@ -256,9 +256,14 @@ def _interactive() -> bool:
 
 
 def _load(paths: Sequence[str]) -> list[Collection]:
+    """Every collection, or every error; warnings (valid but suspicious) go to stderr."""
     from .loader import load_paths
 
-    return load_paths(paths)
+    collections = load_paths(paths)
+    for c in collections:
+        for warning in c.warnings:
+            print(warning.render("warning"), file=sys.stderr)
+    return collections
 
 
 def _check_profile(collections: Sequence[Collection], profile: str | None) -> None:

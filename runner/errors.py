@@ -33,9 +33,9 @@ class Diagnostic:
     source_line: str | None = None
     span: int = 1
 
-    def render(self) -> str:
+    def render(self, severity: str = "error") -> str:
         """Hurl-style: message, ``--> file:line:col``, the source line with a caret, hint."""
-        out = [f"error: {self.message}"]
+        out = [f"{severity}: {self.message}"]
         if self.location is not None:
             out.append(f"  --> {self.location}")
             if self.source_line is not None:

@@ -74,11 +74,12 @@ def match(check: Check, actual: Any, render: Render) -> list[Failure]:
             )
         ]
     value = render(expected)
+    note = f" — {check.note}" if check.note else ""
     if actual is MISSING:
         return [
             Failure(
                 check.label,
-                f"expected {show(value)}, found nothing",
+                f"expected {show(value)}, found nothing{note}",
                 check.location,
                 show(value),
                 "nothing",
@@ -90,7 +91,7 @@ def match(check: Check, actual: Any, render: Render) -> list[Failure]:
     return [
         Failure(
             check.label,
-            f"expected {show(value)}, got {show(actual)}",
+            f"expected {show(value)}, got {show(actual)}{note}",
             check.location,
             show(value),
             show(actual),

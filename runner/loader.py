@@ -202,6 +202,7 @@ class _Builder:
         self.loc = doc.locator()  # bound once: called a dozen times per step
         self.path = path
         self.diagnostics: list[Diagnostic] = []
+        self.warnings: list[Diagnostic] = []
         self.secret_names: set[str] = set()
 
     # -- helpers -------------------------------------------------------------------------
@@ -350,6 +351,7 @@ class _Builder:
             auth=auth,
             steps=steps,
             secret_names=frozenset(self.secret_names),
+            warnings=tuple(self.warnings),
         )
 
     def auth_block(self, blocks: dict[str, Any], name: str) -> AuthSpec:
@@ -530,11 +532,7 @@ class _Builder:
 
     # -- expectations --------------------------------------------------------------------
 
-    def predicate_set(
-        self, raw: dict[str, Any], location: Location, guessed: bool = False
-    ) -> PredicateSet:
-        """``guessed``: a `json` value taken for a mistyped predicate map, not an object
-        to compare with (SPEC's way to compare such an object is ``{eq: …}``)."""
+    def predicate_set(self, raw: dict[str, Any], location: Location) -> PredicateSet:
         preds = []
         for name in raw:
             ploc = self.loc(raw, name, of_key=True)
@@ -543,8 +541,6 @@ class _Builder:
                 hint = (
                     f"did you mean `{alias}`?" if alias else did_you_mean(name, PREDICATES)
                 ) or "predicates: " + ", ".join(PREDICATES)
-                if guessed:
-                    hint += " (to compare with an object that has this key, write {eq: {…}})"
                 self.error(f"unknown predicate `{name}`", ploc, hint, len(name))
                 continue
             operand: Value | PredicateSet
@@ -590,9 +586,33 @@ class _Builder:
         raw = container[key]
         if self.is_predicate_map(raw):
             return self.predicate_set(raw, self.loc(container, key))
-        if self.is_mistyped_predicate_map(raw):
-            return self.predicate_set(raw, self.loc(container, key), guessed=True)
         return self.value(container, key)
+
+    def predicate_typo(self, container: dict[str, Any], key: str) -> str | None:
+        """SPEC: a mapping with a key that is not a predicate is an object to compare
+        with — ``{gt: 0, lte: 5}`` too. That is kept, but said: a warning at load, and a
+        note on the failure it will surely cause."""
+        raw = container[key]
+        if not self.is_mistyped_predicate_map(raw):
+            return None
+        guesses = []
+        for name in raw:
+            if name in PREDICATES:
+                continue
+            alias = PREDICATE_ALIASES.get(name) or _closest(name)
+            guess = f"`{name}` is not a predicate" + (f" (`{alias}`?)" if alias else "")
+            guesses.append(guess)
+            self.warnings.append(
+                self.doc.diagnostic(
+                    f"`{name}` is not a predicate, so this mapping is an object to compare "
+                    "with, not a list of predicates",
+                    self.loc(raw, name, of_key=True),
+                    (f"did you mean `{alias}`? " if alias else "")
+                    + "(to compare with such an object on purpose, write {eq: {…}})",
+                    len(name),
+                )
+            )
+        return "compared as an object: " + "; ".join(guesses)
 
     def checks(self, expect: dict[str, Any]) -> tuple[Check, ...]:
         out: list[Check] = []
@@ -623,7 +643,8 @@ class _Builder:
             jmap = expect["json"]
             loc = self.loc(jmap, path, of_key=True)
             compiled = self.jsonpath(path, loc)
-            out.append(Check("json", path, self.matcher(jmap, path), loc, compiled))
+            note = self.predicate_typo(jmap, path)
+            out.append(Check("json", path, self.matcher(jmap, path), loc, compiled, note))
         if "body" in expect:
             loc = self.loc(expect, "body")
             raw = expect["body"]
@@ -784,6 +805,11 @@ def display_path(path: Path) -> str:
         return os.path.relpath(path)
     except ValueError:
         return str(path)
+
+
+def _closest(name: str) -> str | None:
+    match = did_you_mean(name, PREDICATES)  # "did you mean `le`?"
+    return match.split("`")[1] if match else None
 
 
 def _clip(text: str, limit: int = 80) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import Diagnostic
 from .location import Location
 from .templating import MapValue, Template, Value
 
@@ -62,6 +63,8 @@ class Check:
     expected: Matcher
     location: Location
     compiled: Any = field(default=None, compare=False, repr=False)
+    note: str | None = None
+    """Added to this check's failure: what the loader suspects (a misspelt predicate)."""
 
     @property
     def label(self) -> str:
@@ -154,6 +157,8 @@ class Collection:
     auth: tuple[AuthSpec, ...] = ()
     steps: tuple[Step, ...] = ()
     secret_names: frozenset[str] = frozenset()
+    warnings: tuple[Diagnostic, ...] = ()
+    """Valid but suspicious (a mapping that looks like a misspelt predicate map)."""
 
     @property
     def directory(self) -> Path:

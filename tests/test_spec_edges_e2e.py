@@ -438,3 +438,31 @@ def test_schema_refs_resolve_to_files_beside_the_schema_and_are_checked_at_load(
     assert "`$ref: gone.json` does not resolve: cannot read" in result.err
     assert "`$ref: #/$defs/nope` does not resolve: nothing is there" in result.err
     assert "apirun fetches nothing from the network" in result.err
+
+
+def test_a_misspelt_predicate_map_is_compared_as_spec_says_and_the_typo_is_named(
+    write, demo_env: dict[str, str], tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # SPEC §4.1: "any other mapping is compared for equality" — {gt: 0, lte: 5} is such a
+    # mapping. apirun keeps that meaning, warns at load and says why the check failed.
+    path = write(
+        """
+        name: typo
+        base_url: "{{ env.DEMO_URL }}"
+        steps:
+          - name: between
+            method: POST
+            url: /echo
+            json: {n: 3}
+            expect: {json: {$.json.n: {gt: 0, lte: 5}}}
+        """
+    )
+    out = tmp_path / "r.json"
+    result = run_cli(path, "--report-json", out, env=demo_env)
+    assert result.code == 1, result.all
+    assert "warning: `lte` is not a predicate" in result.err and "`le`?" in result.err
+    (failure,) = _report(out)["collections"][0]["steps"][0]["failures"]
+    assert failure["message"] == (
+        'expected {"gt": 0, "lte": 5}, got 3 — compared as an object: '
+        "`lte` is not a predicate (`le`?)"
+    )
