@@ -21,15 +21,31 @@ def join_url(base: str | None, url: str) -> str:
 
 def url_problem(url: str) -> str | None:
     """Why ``url`` cannot be requested (``http://[::1/x``, a port that is not a number), or
-    None. urllib raises ``ValueError`` for these wherever it splits the URL."""
+    None. urllib raises ``ValueError`` for these wherever it splits the URL; they all lie
+    in the scheme and authority, so each distinct one is checked once per run (a step URL
+    differs in its path, and this runs for every request)."""
+    scheme, sep, rest = url.partition("://")
+    if sep:
+        ends = [i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0]
+        head = scheme + sep + rest[: min(ends, default=len(rest))]
+    else:
+        head = url
+    if head in _CHECKED:
+        return _CHECKED[head]
     try:
-        parts = urlsplit(url)
+        parts = urlsplit(head)
         parts.port  # noqa: B018 - validates the port
+        problem = (
+            "it has no host" if parts.scheme in ("http", "https") and not parts.hostname else None
+        )
     except ValueError as exc:
-        return str(exc)
-    if parts.scheme in ("http", "https") and not parts.hostname:
-        return "it has no host"
-    return None
+        problem = str(exc)
+    if len(_CHECKED) < 1000:
+        _CHECKED[head] = problem
+    return problem
+
+
+_CHECKED: dict[str, str | None] = {}
 
 
 def is_loopback_host(host: str | None) -> bool:
