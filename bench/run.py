@@ -206,7 +206,21 @@ def run(argv: list[str], cwd: Path | None = None) -> Run:
 
 def median(argv: list[str], repeat: int) -> Run:
     """Run a command ``repeat`` times; the median wall time and peak RSS."""
-    runs = [run(argv) for _ in range(repeat)]
+    return _summary([run(argv) for _ in range(repeat)])
+
+
+def median_pair(first: list[str], second: list[str], repeat: int) -> tuple[Run, Run]:
+    """Two commands run alternately, ``repeat`` times each: a shared machine's slow drift
+    then weighs on both sides alike (run in blocks, it can favour either by 20 %)."""
+    a: list[Run] = []
+    b: list[Run] = []
+    for _ in range(repeat):
+        a.append(run(first))
+        b.append(run(second))
+    return _summary(a), _summary(b)
+
+
+def _summary(runs: list[Run]) -> Run:
     bad = [r.code for r in runs if r.code != 0]
     if bad:
         print(f"  warning: a run exited {bad[0]}", file=sys.stderr)
@@ -255,8 +269,9 @@ def measure(args: argparse.Namespace, tmp: Path) -> list[Row]:
 
         walls: dict[int, tuple[float, float]] = {}
         for n in sizes:
-            a = median((apirun("run", str(files[n]), "-q")), repeat)
-            f = median(([PYTHON, str(floor_py), base, str(n)]), repeat)
+            a, f = median_pair(
+                apirun("run", str(files[n]), "-q"), [PYTHON, str(floor_py), base, str(n)], repeat
+            )
             walls[n] = (a.seconds, f.seconds)
             print(f"  N={n}: apirun {a.seconds:.3f}s, floor {f.seconds:.3f}s", file=sys.stderr)
         small, large = sizes[0], sizes[-1]
@@ -284,8 +299,9 @@ def measure(args: argparse.Namespace, tmp: Path) -> list[Row]:
 
         one = tmp / "one.yaml"
         one.write_text(collection(1, base))
-        cold = median((apirun("run", str(one), "-q")), repeat)
-        imports = median(([PYTHON, "-c", "import requests, yaml, jinja2"]), repeat)
+        cold, imports = median_pair(
+            apirun("run", str(one), "-q"), [PYTHON, "-c", "import requests, yaml, jinja2"], repeat
+        )
         rows.append(
             Row(
                 "cold start, 1-step run (s)",
