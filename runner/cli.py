@@ -79,15 +79,14 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report-html", metavar="PATH", help="write a self-contained HTML report")
 
 
-def _add_run_options(p: argparse.ArgumentParser) -> None:
-    _add_input_options(p)
-    p.add_argument("--fail-fast", action="store_true", help="stop at the first failed step")
+def _add_filter_options(p: argparse.ArgumentParser) -> None:
+    """--step, -k, --tag: the same for `run` and `list`."""
     p.add_argument(
         "--step",
         action="append",
         default=[],
         metavar="NAME",
-        help="run only the step(s) with this exact name",
+        help="only the step(s) with this exact name",
     )
     p.add_argument(
         "-k",
@@ -95,11 +94,17 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         default=[],
         dest="keyword",
         metavar="SUBSTRING",
-        help="run only steps whose name contains SUBSTRING",
+        help="only steps whose name contains SUBSTRING",
     )
     p.add_argument(
-        "--tag", action="append", default=[], metavar="TAG", help="run only steps with this tag"
+        "--tag", action="append", default=[], metavar="TAG", help="only steps with this tag"
     )
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    _add_input_options(p)
+    p.add_argument("--fail-fast", action="store_true", help="stop at the first failed step")
+    _add_filter_options(p)
     p.add_argument(
         "-v",
         "--verbose",
@@ -147,20 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("list", help="show the steps that would run")
     p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument(
-        "--step", action="append", default=[], metavar="NAME", help="only the step(s) NAME"
-    )
-    p.add_argument(
-        "-k",
-        action="append",
-        default=[],
-        dest="keyword",
-        metavar="SUBSTRING",
-        help="only steps whose name contains SUBSTRING",
-    )
-    p.add_argument(
-        "--tag", action="append", default=[], metavar="TAG", help="only steps tagged TAG"
-    )
+    _add_filter_options(p)
     p.add_argument("--shard", metavar="I/N", help="only shard I of N, as `run --shard` picks it")
     p.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
 
