@@ -44,6 +44,7 @@ from .templating import (
     Template,
     Value,
     as_flag,
+    as_text,
     environment,
     free_names,
     holds,
@@ -102,24 +103,13 @@ def selected(step: Step, options: RunOptions) -> bool:
     return StepFilter(options.step_names, options.keywords, options.tags).keeps(step)
 
 
-def _stringify(value: Any) -> str:
-    """Query, form and header values: booleans as true/false, null as empty (SPEC §2)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
 def _pairs(mapping: Mapping[str, Any]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for key, value in mapping.items():
         if isinstance(value, list):
-            out.extend((key, _stringify(v)) for v in value)
+            out.extend((key, as_text(v)) for v in value)
         else:
-            out.append((key, _stringify(value)))
+            out.append((key, as_text(value)))
     return out
 
 
@@ -474,7 +464,7 @@ class CollectionRun:
                 previous = lower.get(key.lower())
                 if previous is not None:
                     headers.pop(previous, None)
-                text = _stringify(value)
+                text = as_text(value)
                 if not text.isascii() or "\n" in text or "\r" in text:
                     _check_header_value(key, text, source)
                 headers[key] = text
@@ -526,7 +516,7 @@ class CollectionRun:
         elif body.kind == "form":
             request.form = _pairs(self.render(body.value))
         elif body.kind == "body":
-            request.data = _stringify(self.render(body.value))
+            request.data = as_text(self.render(body.value))
         elif body.kind == "multipart":
             assert isinstance(body.value, MapValue)
             files: list[tuple[str, Any]] = []
@@ -547,7 +537,7 @@ class CollectionRun:
                     files.append((name, (filename, content, ctype)))
                     parts.append(("-F", f"{name}=@{path};type={ctype};filename={filename}"))
                 else:
-                    text = _stringify(self.render(spec))
+                    text = as_text(self.render(spec))
                     files.append((name, (None, text)))
                     parts.append(("--form-string", f"{name}={text}"))
             request.files = files

@@ -16,7 +16,7 @@ from .jsonpaths import MISSING, first
 from .model import Check, PredicateSet
 from .predicates import PREDICATES, equal, length_of, show
 from .results import Failure
-from .templating import Value, holds
+from .templating import Value, as_text, holds
 
 Render = Callable[[Value], Any]
 
@@ -85,7 +85,7 @@ def match(check: Check, actual: Any, render: Render) -> list[Failure]:
                 "nothing",
             )
         ]
-    ok = str(actual) == _header_text(value) if check.kind == "header" else equal(actual, value)
+    ok = str(actual) == as_text(value) if check.kind == "header" else equal(actual, value)
     if ok:
         return []
     return [
@@ -109,18 +109,12 @@ def _as_header_operands(name: str, actual: str, operand: Any) -> tuple[Any, Any]
                 return number(actual), operand
             except ValueError:
                 continue
-        return actual, _header_text(operand)
+        return actual, as_text(operand)
     if name in ("eq", "ne", "contains", "not_contains") and not isinstance(operand, str):
-        return actual, _header_text(operand)
+        return actual, as_text(operand)
     if name == "in" and isinstance(operand, list):
-        return actual, [_header_text(o) for o in operand]
+        return actual, [as_text(o) for o in operand]
     return actual, operand
-
-
-def _header_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
 
 
 def _status(check: Check, response: HttpResponse, render: Render) -> list[Failure]:

@@ -21,7 +21,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from .errors import TemplateError
-from .templating import MAX_RESULT_LENGTH, Namespace, Template, TemplateSyntax, interpolated
+from .templating import MAX_RESULT_LENGTH, Namespace, Template, TemplateSyntax, as_text
 
 
 class _Undefined(StrictUndefined):
@@ -121,7 +121,7 @@ def _now() -> str:
 
 def _make_environment() -> SandboxedEnvironment:
     env = _Sandbox(
-        undefined=_Undefined, autoescape=False, keep_trailing_newline=True, finalize=interpolated
+        undefined=_Undefined, autoescape=False, keep_trailing_newline=True, finalize=as_text
     )
     env.globals.clear()
     env.globals.update(

@@ -9,6 +9,7 @@ Undefined names are errors that carry the template's YAML location (Jinja's own
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -106,17 +107,20 @@ def holds(value: Any) -> bool:
     return flag if flag is not None else bool(value)
 
 
-def interpolated(value: Any) -> Any:
-    """How a value reads inside a longer string: booleans as ``true``/``false`` and null as
-    nothing, as in JSON and query strings (Python's ``True``/``None`` mean nothing to an
-    API). Jinja's ``finalize`` hook, and the fast path's equivalent."""
+def as_text(value: Any) -> str:
+    """How a value reads as text — inside a longer template string, and in query
+    parameters, form fields and headers (SPEC §2): booleans as ``true``/``false``, null as
+    nothing, lists and mappings as JSON (Python's ``True``/``None``/``['a']`` mean nothing
+    to an API). Jinja's ``finalize`` hook uses it too."""
     if value is True:
         return "true"
     if value is False:
         return "false"
     if value is None:
         return ""
-    return value
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
 
 
 def has_syntax(text: str) -> bool:
@@ -226,9 +230,7 @@ def _render_simple(template: Template, context: Mapping[str, Any]) -> Any:
     if template.native:  # one {{ path }}, perhaps with whitespace around it
         (path,) = [p for p in parts if isinstance(p, tuple)]
         return _lookup(path, context)
-    return "".join(
-        p if isinstance(p, str) else str(interpolated(_lookup(p, context))) for p in parts
-    )
+    return "".join(p if isinstance(p, str) else as_text(_lookup(p, context)) for p in parts)
 
 
 def compile_template(source: str, location: Location) -> Template:

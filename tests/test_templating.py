@@ -104,3 +104,12 @@ def test_syntax_errors_are_reported_at_compile_time() -> None:
 def test_referenced_secret_names_are_found_statically() -> None:
     names = referenced_names("{{ secret.A }} {{ secret['B'] }} {{ env.C | default('') }}")
     assert names == {("secret", "A"), ("secret", "B"), ("env", "C")}
+
+
+def test_values_inside_a_longer_string_read_as_an_api_writes_them() -> None:
+    # The fast path ({{ name }}) and Jinja (any other expression) agree.
+    for source in ("x={{ v }}", "x={{ v | first if false else v }}"):
+        assert r(source, v=False) == "x=false"
+        assert r(source, v=None) == "x="
+        assert r(source, v=["a", 1]) == 'x=["a", 1]'
+        assert r(source, v={"k": "é"}) == 'x={"k": "é"}'

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from ..errors import TransportError
 from ..http import OutgoingRequest
 from ..jsonpaths import MISSING, compile_path, first
-from ..templating import interpolated
+from ..templating import as_text
 from .base import AuthContext
 from .oauth import snippet
 from .tokens import Token, TokenAuth
@@ -41,7 +41,7 @@ class LoginAuth(TokenAuth):
         if encoding == "json":
             request.json_body, request.has_json = body, True
         else:
-            request.form = [(k, str(interpolated(v))) for k, v in body.items()]
+            request.form = [(k, as_text(v)) for k, v in body.items()]
         try:
             response = ctx.transport.send(request)
         except TransportError as exc:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from ..http import OutgoingRequest, describe_fault
-from ..templating import interpolated
+from ..templating import as_text
 from .base import AuthContext
 from .tokens import Token, TokenAuth
 
@@ -194,7 +194,7 @@ class PasswordGrantAuth(OAuthGrant):
         scope = self.scope(ctx)
         client = LegacyApplicationClient(client_id or "", scope=list(scope) if scope else None)
         session, seen = self.session(ctx, client)
-        extra = {str(k): str(interpolated(v)) for k, v in (self.field(ctx, "fields") or {}).items()}
+        extra = {str(k): as_text(v) for k, v in (self.field(ctx, "fields") or {}).items()}
         kwargs = self.auth_kwargs(ctx)
         return self.call(
             ctx,
