@@ -36,11 +36,12 @@ def _json(cap: Capture, ex: Exchange) -> Any:
         document = ex.response.json()
     except ValueError as exc:
         raise NotFound(str(exc)) from None
-    every = cap.all if cap.all.__class__ is bool else as_flag(ex.render(cap.all))
-    if every is None:
-        raise TemplateError(
-            f"`all` must be true or false, not {ex.render(cap.all)!r}", cap.location
-        )
+    every: Any = cap.all
+    if every.__class__ is not bool:
+        rendered = ex.render(cap.all)
+        every = as_flag(rendered)
+        if every is None:
+            raise TemplateError(f"`all` must be true or false, not {rendered!r}", cap.location)
     if every:
         return all_values(cap.compiled, document)
     value = first(cap.compiled, document)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from .errors import Diagnostic, LoadError, UsageError
 from .jsonpaths import JsonPathSyntax, compile_path
@@ -32,7 +32,7 @@ from .model import (
     Step,
 )
 from .predicates import PREDICATES, TYPE_NAMES, compile_regex
-from .schema import did_you_mean, validate
+from .schema import closest, did_you_mean, validate
 from .templating import (
     MapValue,
     Template,
@@ -65,6 +65,8 @@ PREDICATE_ALIASES = {
     "does_not_contain": "not_contains",
 }
 """Other tools' spellings of our predicates: a map of only these is a typo, not an object."""
+_LONG_PREDICATES = tuple(p for p in PREDICATES if len(p) >= 5)
+"""Predicates long enough that a near miss (`lenght`, `contians`) is surely a typo."""
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 """An HTTP token (RFC 9110 §5.6.2): what a method or a header name may be."""
 _BARE_NAME_WITH_DASH = re.compile(r"\.([A-Za-z_][\w-]*-[\w-]*)")
@@ -267,7 +269,7 @@ class _Builder:
         if key not in container:
             return default
         raw = container[key]
-        if isinstance(raw, str) and not has_syntax(raw) and as_flag(raw) is None:
+        if _plain_word(raw):
             self.error(
                 f"`{key}` must be true or false, not {_clip(raw)}",
                 self.loc(container, key),
@@ -282,7 +284,7 @@ class _Builder:
     def check_condition(self, container: Any, key: str | int, what: str) -> None:
         """A condition written without ``{{ }}`` is a string, always true: a mistake."""
         raw = container.get(key) if isinstance(container, dict) else container[key]
-        if isinstance(raw, str) and not has_syntax(raw) and as_flag(raw) is None:
+        if _plain_word(raw):
             self.error(
                 f"`{what}` is plain text, so it would always be true: {_clip(raw)}",
                 self.loc(container, key),
@@ -571,15 +573,13 @@ class _Builder:
         keys = [k for k in raw if isinstance(k, str)]
         if len(keys) != len(raw):
             return False
-        long_names = [p for p in PREDICATES if len(p) >= 5]  # `lenght`, `contians`
         if all(
-            k in PREDICATE_ALIASES or (len(k) >= 5 and did_you_mean(k, long_names, 0.8))
+            k in PREDICATE_ALIASES or (len(k) >= 5 and closest(k, _LONG_PREDICATES, 0.8))
             for k in keys
         ):
             return True
         return any(k in PREDICATES for k in keys) and all(
-            k in PREDICATES or k in PREDICATE_ALIASES or did_you_mean(k, PREDICATES, 0.75)
-            for k in keys
+            k in PREDICATES or k in PREDICATE_ALIASES or closest(k, PREDICATES, 0.75) for k in keys
         )
 
     def matcher(self, container: dict[str, Any], key: str) -> Value | PredicateSet:
@@ -599,7 +599,7 @@ class _Builder:
         for name in raw:
             if name in PREDICATES:
                 continue
-            alias = PREDICATE_ALIASES.get(name) or _closest(name)
+            alias = PREDICATE_ALIASES.get(name) or closest(name, PREDICATES)
             guess = f"`{name}` is not a predicate" + (f" (`{alias}`?)" if alias else "")
             guesses.append(guess)
             self.warnings.append(
@@ -807,9 +807,10 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def _closest(name: str) -> str | None:
-    match = did_you_mean(name, PREDICATES)  # "did you mean `le`?"
-    return match.split("`")[1] if match else None
+def _plain_word(raw: Any) -> TypeGuard[str]:
+    """Text with no template and no true/false in it, where a boolean belongs: a flag or
+    a condition written as plain words (`cookies: nope`, `when: total > 3`)."""
+    return isinstance(raw, str) and not has_syntax(raw) and as_flag(raw) is None
 
 
 def _clip(text: str, limit: int = 80) -> str:

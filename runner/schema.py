@@ -44,10 +44,16 @@ def _fast_validator() -> Any:
     return jsonschema_rs.validator_for(collection_schema())
 
 
-def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str | None:
+def closest(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The choice nearest to ``word`` (difflib), if any is near enough."""
     options = [c for c in choices if isinstance(c, str)]
     match = difflib.get_close_matches(word, options, n=1, cutoff=cutoff)
-    return f"did you mean `{match[0]}`?" if match else None
+    return match[0] if match else None
+
+
+def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str | None:
+    match = closest(word, choices, cutoff)
+    return f"did you mean `{match}`?" if match else None
 
 
 def describe(path: tuple[str | int, ...]) -> str:

@@ -29,7 +29,8 @@ def read_schema_file(file: Path) -> Any:
         try:
             return parse(str(file), text).data
         except YamlFault as exc:
-            raise ValueError(exc.diagnostic.message) from None
+            where = exc.diagnostic.location
+            raise ValueError(f"{where}: {exc.diagnostic.message}" if where else str(exc)) from None
     return json.loads(text)
 
 

@@ -28,9 +28,9 @@ _STR = "tag:yaml.org,2002:str"
 _COLUMN_BITS = 24
 _COLUMN_MASK = (1 << _COLUMN_BITS) - 1
 _SMALL = 12
+"""Mappings up to this many keys are searched by a scan; larger ones get an index."""
 _SHARED_TEXT = 200
 """Quoted strings up to this long are shared between their repeats (one object each)."""
-"""Mappings up to this many keys are searched by a scan; larger ones get an index."""
 
 
 class Unsupported(Exception):

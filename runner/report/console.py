@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from ..errors import Diagnostic
+from ..location import Location
 from ..model import Collection
 from ..redaction import Redactor
 from ..results import ERROR, FAILED, PASSED, SKIPPED, CollectionResult, RunResult, StepResult
@@ -187,13 +188,13 @@ class Console:
         lines = []
         for step in result.steps:
             for failure in step.failures:
-                loc = failure.location or step.location
-                props = f"file={_gh_prop(_workspace_path(loc.file))},line={loc.line}" if loc else ""
-                if loc:
-                    props += f",col={loc.column}"
-                title = _gh_prop(f"{collection.name}: {step.name}")
-                message = _gh_data(f"{failure.check}: {failure.message}")
-                lines.append(f"::error {props},title={title}::{message}")
+                lines.append(
+                    _gh_error(
+                        failure.location or step.location,
+                        f"{collection.name}: {step.name}",
+                        f"{failure.check}: {failure.message}",
+                    )
+                )
         if lines:
             with self._lock:
                 self._print(self.redactor("\n".join(lines)))
@@ -227,17 +228,20 @@ class Console:
 def load_error_annotations(diagnostics: Iterable[Diagnostic]) -> list[str]:
     """The ``::error`` lines of a collection that did not load (exit 2): a YAML or schema
     mistake shows on the pull request at its line, like a failed step."""
-    lines = []
-    for d in diagnostics:
-        loc = d.location
-        props = (
-            f"file={_gh_prop(_workspace_path(loc.file))},line={loc.line},col={loc.column},"
-            if loc
-            else ""
-        )
-        message = d.message + (f" ({d.hint})" if d.hint else "")
-        lines.append(f"::error {props}title=invalid collection::{_gh_data(message)}")
-    return lines
+    return [
+        _gh_error(d.location, "invalid collection", d.message + (f" ({d.hint})" if d.hint else ""))
+        for d in diagnostics
+    ]
+
+
+def _gh_error(loc: Location | None, title: str, message: str) -> str:
+    """One ``::error`` workflow command, at a file position when there is one."""
+    props = (
+        f"file={_gh_prop(_workspace_path(loc.file))},line={loc.line},col={loc.column},"
+        if loc
+        else ""
+    )
+    return f"::error {props}title={_gh_prop(title)}::{_gh_data(message)}"
 
 
 def _gh_data(text: str) -> str:
