@@ -37,6 +37,11 @@ CREDENTIAL_KEY = re.compile(
 ``token``, ``refresh_token``, ``id_token``, ``session_id``…), whatever the endpoint calls it."""
 
 
+NOT_CREDENTIALS = frozenset({"token_type"})
+"""Credential-sounding keys whose values are not secrets: learning `token_type: bearer`
+would mask every "bearer" of every later body."""
+
+
 class Redactor:
     """A growing set of secret strings and one compiled pattern that masks them all."""
 
@@ -130,7 +135,11 @@ class Redactor:
             if isinstance(node, dict):
                 out = {}
                 for key, value in node.items():
-                    if isinstance(value, str) and CREDENTIAL_KEY.search(str(key)):
+                    if (
+                        isinstance(value, str)
+                        and CREDENTIAL_KEY.search(str(key))
+                        and str(key).lower() not in NOT_CREDENTIALS
+                    ):
                         found.append(value)
                         out[key] = MASK
                     else:

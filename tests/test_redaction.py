@@ -49,3 +49,17 @@ def test_longest_secret_wins() -> None:
     r.add("abc")
     r.add("abcdef")
     assert r("xabcdefx") == "x***x"
+
+
+def test_a_token_endpoint_answer_masks_credential_fields_only() -> None:
+    r = Redactor()
+    shown = r.credential_answer(
+        '{"token": "tok-123456789", "token_type": "bearer", "expires_in": 60, '
+        '"nested": {"refresh_token": "ref-987654321"}, "error": "none"}'
+    )
+    assert "tok-123456789" not in shown and "ref-987654321" not in shown
+    assert '"token_type": "bearer"' in shown and '"expires_in": 60' in shown
+    # What was masked is learned; what was not stays readable everywhere else.
+    assert r("later: tok-123456789") == "later: ***"
+    assert r('{"token_type": "bearer"}') == '{"token_type": "bearer"}'
+    assert r.credential_answer("<html>not json</html>") == "<html>not json</html>"
