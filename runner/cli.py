@@ -476,8 +476,8 @@ def _warn_if_nothing_selected(args: argparse.Namespace, collections: list[Collec
     pass), but a typo in a CI filter must not look like a green run without a word."""
     from .selection import StepFilter
 
-    chosen = StepFilter(tuple(args.step), tuple(args.keyword), tuple(args.tag))
-    if not (chosen.step_names or chosen.keywords or chosen.tags):
+    chosen = StepFilter.from_args(args)
+    if not chosen.active:
         return
     if any(chosen.keeps(step) for c in collections for step in c.steps):
         return
@@ -615,7 +615,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     except (LoadError, UsageError) as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_INPUT
-    keep = StepFilter(tuple(args.step), tuple(args.keyword), tuple(args.tag))
+    keep = StepFilter.from_args(args)
     total = 0
     for c in collections:
         print(f"{c.name}  ({c.file})")

@@ -98,11 +98,6 @@ class _NullObserver:
         pass
 
 
-def selected(step: Step, options: RunOptions) -> bool:
-    """Whether ``--step``, ``-k`` and ``--tag`` keep this step."""
-    return StepFilter(options.step_names, options.keywords, options.tags).keeps(step)
-
-
 def _pairs(mapping: Mapping[str, Any]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for key, value in mapping.items():
@@ -162,6 +157,7 @@ class CollectionRun:
         self.handlers: dict[str, AuthHandler] = {}
         self.auth_hooks = dict(auth_hooks or {})
         self.results: list[StepResult] = []
+        self.step_filter = StepFilter(options.step_names, options.keywords, options.tags)
         self._later_names: dict[int, tuple[tuple[str, Location], ...]] = {}
         self.started: float | None = None
         self.finished: float | None = None
@@ -243,7 +239,7 @@ class CollectionRun:
                         self._planned(step),
                         skip_reason="not run: an earlier step failed (--fail-fast)",
                     )
-                elif not selected(step, self.options):
+                elif not self.step_filter.keeps(step):
                     result = StepResult(
                         step.name,
                         SKIPPED,

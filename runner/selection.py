@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .model import Step
 
 
 @dataclass(frozen=True)
 class StepFilter:
+    """``--step``, ``-k`` and ``--tag``: all given must keep a step; none given keeps all."""
+
     step_names: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+
+    @classmethod
+    def from_args(cls, args: Any) -> StepFilter:
+        """From the parsed `run`/`list` command line (`--step`, `-k`, `--tag`)."""
+        return cls(tuple(args.step), tuple(args.keyword), tuple(args.tag))
+
+    @property
+    def active(self) -> bool:
+        return bool(self.step_names or self.keywords or self.tags)
 
     def keeps(self, step: Step) -> bool:
         if self.step_names and step.name not in self.step_names:
