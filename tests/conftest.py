@@ -140,3 +140,11 @@ def every_location(doc: Any, data: Any, path: tuple[Any, ...] = ()) -> dict[Any,
             out.update(every_location(doc, v, (*path, i)))
         out[(path, len(data), False)] = doc.loc(data, len(data))  # out of range: the list
     return out
+
+
+def report_steps(report: Path, collection: int = 0) -> list[dict[str, Any]]:
+    """The steps of one collection in a JSON report apirun wrote."""
+    import json
+
+    steps: list[dict[str, Any]] = json.loads(report.read_text())["collections"][collection]["steps"]
+    return steps

@@ -3,16 +3,9 @@ client_auth, retries after request errors, max_ms, params rendering."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from conftest import run_cli
+from conftest import report_steps, run_cli
 
 from runner.demo import DemoServer
-
-
-def steps_of(report: Path) -> list[dict]:  # type: ignore[type-arg]
-    return json.loads(report.read_text())["collections"][0]["steps"]  # type: ignore[no-any-return]
 
 
 def test_cookie_jar_and_cookies_false(write, demo_env: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
@@ -132,7 +125,7 @@ def test_retry_after_request_errors_counts_attempts(write, demo_env: dict[str, s
     out = path.parent / "r.json"
     result = run_cli(path, "--report-json", out, env=demo_env)
     assert result.code == 1
-    (step,) = steps_of(out)
+    (step,) = report_steps(out)
     assert step["outcome"] == "error" and step["attempts"] == 3
     assert "[3 attempts]" in result.out
 
@@ -150,7 +143,7 @@ def test_max_ms(write, demo_env: dict[str, str]) -> None:  # type: ignore[no-unt
     out = path.parent / "r.json"
     result = run_cli(path, "--report-json", out, env=demo_env)
     assert result.code == 1
-    slow, fast = steps_of(out)
+    slow, fast = report_steps(out)
     assert slow["outcome"] == "failed" and "50" in slow["failures"][0]["message"]
     assert fast["outcome"] == "passed"
 
@@ -178,5 +171,5 @@ def test_header_predicates_read_numbers_as_numbers_and_text_as_text(
     )
     out = path.parent / "r.json"
     result = run_cli(path, "--report-json", out, env=demo_env)
-    assert [s["outcome"] for s in steps_of(out)] == ["passed", "passed", "failed"], result.all
-    assert "expected a value > 12, got 12" in steps_of(out)[2]["failures"][0]["message"]
+    assert [s["outcome"] for s in report_steps(out)] == ["passed", "passed", "failed"], result.all
+    assert "expected a value > 12, got 12" in report_steps(out)[2]["failures"][0]["message"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import run_cli
+from conftest import report_steps, run_cli
 
 from runner.demo import DemoServer
 
@@ -35,7 +35,7 @@ def test_dry_run_reports_every_step_skipped_even_one_that_cannot_render(
     out = tmp_path / "r.json"
     result = run_cli(path, "--dry-run", "--report-json", out, env=demo_env)
     assert result.code == 0, result.all
-    steps = _report(out)["collections"][0]["steps"]
+    steps = report_steps(out)
     assert [s["outcome"] for s in steps] == ["skipped"] * 3
     assert "'nope' is undefined" in steps[1]["skip_reason"]
     assert "'nope2' is undefined" in steps[2]["skip_reason"]
@@ -66,7 +66,7 @@ def test_undefined_name_read_only_by_expect_or_until_is_an_error_and_nothing_is_
     out = tmp_path / "r.json"
     result = run_cli(path, "--report-json", out, env=demo_env)
     assert result.code == 1
-    steps = _report(out)["collections"][0]["steps"]
+    steps = report_steps(out)
     assert [s["outcome"] for s in steps] == ["error", "error", "passed"], result.all
     assert "'nope' is undefined" in steps[0]["failures"][0]["message"]
     assert steps[0]["failures"][0]["location"] == f"{path}:4:61"  # the `{{ nope }}` value
@@ -131,7 +131,7 @@ def test_every_step_line_names_method_and_url_even_when_nothing_was_sent(
     lines = result.out.splitlines()
     assert any("not wanted" in x and "DELETE " in x and "/api/orders/7" in x for x in lines)
     assert any("cannot render" in x and "/api/orders/{{ missing }}" in x for x in lines)
-    steps = _report(out)["collections"][0]["steps"]
+    steps = report_steps(out)
     assert steps[1]["request"] == {
         "method": "DELETE",
         "url": demo_env["DEMO_URL"] + "/api/orders/7",
@@ -211,10 +211,9 @@ def test_fail_fast_stops_the_whole_run_not_only_its_collection(
     out = tmp_path / "r.json"
     result = run_cli(first, second, "--fail-fast", "--report-json", out, env=demo_env)
     assert result.code == 1
-    collections = _report(out)["collections"]
-    assert [s["outcome"] for s in collections[0]["steps"]] == ["failed", "skipped"]
-    assert [s["outcome"] for s in collections[1]["steps"]] == ["skipped"]
-    assert "--fail-fast" in collections[1]["steps"][0]["skip_reason"]
+    assert [s["outcome"] for s in report_steps(out, 0)] == ["failed", "skipped"]
+    assert [s["outcome"] for s in report_steps(out, 1)] == ["skipped"]
+    assert "--fail-fast" in report_steps(out, 1)[0]["skip_reason"]
     assert demo.stats.get("GET /echo", 0) == before
 
 
@@ -251,7 +250,7 @@ def test_template_details_users_write(write, demo_env: dict[str, str], tmp_path:
     out = tmp_path / "r.json"
     result = run_cli(path, "--report-json", out, env=demo_env)
     assert result.code == 0, result.all
-    assert _report(out)["collections"][0]["steps"][0]["outcome"] == "passed"
+    assert report_steps(out)[0]["outcome"] == "passed"
 
 
 def test_every_step_value_may_be_a_template(
@@ -288,7 +287,7 @@ def test_every_step_value_may_be_a_template(
     out = tmp_path / "r.json"
     result = run_cli(path, "--report-json", out, "-v", env=demo_env)
     assert result.code == 1
-    first, captured, second = _report(out)["collections"][0]["steps"]
+    first, captured, second = report_steps(out)
     assert first["outcome"] == "failed" and first["attempts"] == 2, first
     assert demo.stats.get("POST /echo", 0) - before == 3  # attempts rendered to 2, then 1
     assert captured["outcome"] == "passed", captured
@@ -331,7 +330,7 @@ def test_conditions_are_templates_and_the_text_false_is_false(
     result = run_cli(
         path, "--report-json", out, env={**demo_env, "RUN_SLOW": "false", "RUN_FAST": "True"}
     )
-    steps = _report(out)["collections"][0]["steps"]
+    steps = report_steps(out)
     assert [s["outcome"] for s in steps] == ["skipped", "failed"], result.all
     plain = write(
         """
@@ -378,7 +377,7 @@ def test_what_http_cannot_carry_is_said_in_http_terms(
     out = tmp_path / "r.json"
     result = run_cli(path, "--report-json", out, env=demo_env)
     assert result.code == 1
-    steps = _report(out)["collections"][0]["steps"]
+    steps = report_steps(out)
     assert [s["outcome"] for s in steps] == ["error", "error", "error", "passed"]
     messages = [s["failures"][0]["message"] for s in steps[:3]]
     assert "header `X-Name`: '☃' cannot be sent in an HTTP header" in messages[0]
@@ -419,7 +418,7 @@ def test_schema_refs_resolve_to_files_beside_the_schema_and_are_checked_at_load(
     )
     out = tmp_path / "r.json"
     result = run_cli(path, "--report-json", out, env=demo_env)
-    steps = _report(out)["collections"][0]["steps"]
+    steps = report_steps(out)
     assert [s["outcome"] for s in steps] == ["passed", "failed", "passed"], result.all
     assert "at $.json.id: 'x' is not of type 'integer'" in steps[1]["failures"][0]["message"]
     (tmp_path / "sch" / "broken.json").write_text('{"properties": {"o": {"$ref": "gone.json"}}}')
@@ -461,7 +460,7 @@ def test_a_misspelt_predicate_map_is_compared_as_spec_says_and_the_typo_is_named
     result = run_cli(path, "--report-json", out, env=demo_env)
     assert result.code == 1, result.all
     assert "warning: `lte` is not a predicate" in result.err and "`le`?" in result.err
-    (failure,) = _report(out)["collections"][0]["steps"][0]["failures"]
+    (failure,) = report_steps(out)[0]["failures"]
     assert failure["message"] == (
         'expected {"gt": 0, "lte": 5}, got 3 — compared as an object: '
         "`lte` is not a predicate (`le`?)"
