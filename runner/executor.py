@@ -26,6 +26,7 @@ from .location import Location
 from .model import NO_AUTH, Collection, PredicateSet, Retry, Step
 from .predicates import show
 from .redaction import MASK, Redactor
+from .resultlog import StepLog
 from .results import (
     ERROR,
     FAILED,
@@ -156,9 +157,9 @@ class CollectionRun:
         self._transport = transport
         self.handlers: dict[str, AuthHandler] = {}
         self.auth_hooks = dict(auth_hooks or {})
-        self.results: list[StepResult] = []
+        self.results = StepLog(on_disk=collection.streamed)
         self.step_filter = StepFilter(options.step_names, options.keywords, options.tags)
-        self._later_names: dict[int, tuple[tuple[str, Location], ...]] = {}
+        self._later_names: tuple[Step, tuple[tuple[str, Location], ...]] | None = None
         self.started: float | None = None
         self.finished: float | None = None
         self.interrupted = False
@@ -269,7 +270,7 @@ class CollectionRun:
         return CollectionResult(
             self.collection.name,
             self.collection.file,
-            tuple(self.results),
+            self.results if self.collection.streamed else tuple(self.results),
             round((end - start) * 1000, 3),
             interrupted=self.interrupted,
         )
@@ -411,9 +412,10 @@ class CollectionRun:
         """SPEC §2: an undefined name fails the step *before* it is sent — also one that
         only `expect` or `retry.until` reads (names the step captures, and `response`,
         are defined by then)."""
-        needs = self._later_names.get(step.index)
-        if needs is None:
-            needs = self._later_names[step.index] = _names_read_after_send(step)
+        # Kept for the step's retries only: a streamed collection's steps are let go.
+        if self._later_names is None or self._later_names[0] is not step:
+            self._later_names = (step, _names_read_after_send(step))
+        needs = self._later_names[1]
         for name, location in needs:
             value = self.context.get(name, _MISSING)
             if value is _MISSING:

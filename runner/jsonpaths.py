@@ -12,13 +12,18 @@ class JsonPathSyntax(Exception):
 
 
 _CACHE: dict[str, Any] = {}
+_CACHE_MAX = 1024
+"""Distinct paths remembered (a 10,000-step collection repeats a few); bounded, so a
+streamed collection's one-off paths do not pile up."""
 
 
 def compile_path(path: str) -> Any:
-    """Compiled once per distinct path (a 10,000-step collection repeats a few paths)."""
+    """Compiled once per distinct path."""
     compiled = _CACHE.get(path)
     if compiled is None:
-        compiled = _CACHE[path] = _compile(path)
+        compiled = _compile(path)
+        if len(_CACHE) < _CACHE_MAX:
+            _CACHE[path] = compiled
     return compiled
 
 

@@ -7,13 +7,18 @@ express (unknown auth names, duplicate step names, …). Nothing here touches th
 
 from __future__ import annotations
 
+import codecs
 import gc
 import os
 import re
-from collections.abc import Iterable, Iterator
+import zlib
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from itertools import islice, pairwise
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any, TypeGuard, overload
 
 from .errors import Diagnostic, LoadError, UsageError
 from .jsonpaths import JsonPathSyntax, compile_path
@@ -32,7 +37,7 @@ from .model import (
     Step,
 )
 from .predicates import PREDICATES, TYPE_NAMES, compile_regex
-from .schema import closest, did_you_mean, validate
+from .schema import closest, did_you_mean, part_checks, validate
 from .templating import (
     MapValue,
     Template,
@@ -45,7 +50,9 @@ from .templating import (
     referenced_names,
 )
 from .userschema import SchemaProblem, build_validator, read_schema_file
-from .yamlsource import YamlDocument, YamlFault, decode, parse
+from .yamlevents import Positions
+from .yamlevents import read as read_events
+from .yamlsource import MAX_DEPTH, YamlDocument, YamlFault, decode, event_loader, parse
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 """Collections larger than this are refused before parsing (nobody writes 20 MB of YAML)."""
@@ -160,7 +167,14 @@ def load_file(path: Path, display: str | None = None) -> Collection:
 
 
 def load_text(raw: bytes | str, name: str, path: Path | None = None) -> Collection:
-    """Load a collection from text (the fuzz tests' entry point)."""
+    """Load a collection from text (the fuzz tests' entry point).
+
+    The streaming path reads most files; anything it does not take on — anchors and
+    tags, and every file with a mistake — is read whole, where the diagnostics are made."""
+    path = path or Path(name).resolve()
+    streamed = load_streaming(raw, name, path)
+    if streamed is not None:
+        return streamed
     try:
         text = decode(name, raw) if isinstance(raw, bytes) else raw
         doc = parse(name, text)
@@ -177,7 +191,7 @@ def load_text(raw: bytes | str, name: str, path: Path | None = None) -> Collecti
             ]
         )
     diagnostics = validate(doc)
-    builder = _Builder(doc, path or Path(name).resolve())
+    builder = _Builder(doc, path)
     if diagnostics:
         # Every mistake at once: the semantic checks too, as far as they get on data the
         # schema rejected (the builder expects valid data, so it may stop early).
@@ -192,6 +206,208 @@ def load_text(raw: bytes | str, name: str, path: Path | None = None) -> Collecti
     return collection
 
 
+# -- the streaming path --------------------------------------------------------------------
+
+STREAM_BYTES = 1 << 20
+"""Collections larger than this (about 5,000 steps) are not held in memory as a model:
+their steps are read from a compressed copy of the file as they run (``StreamedSteps``),
+so memory stays flat however long the file. Smaller ones keep their model: reading each
+step twice would cost more time than the memory is worth. ``APIRUN_STREAM_BYTES`` sets
+another size (0 streams every file)."""
+
+
+def stream_bytes() -> int:
+    raw = os.environ.get("APIRUN_STREAM_BYTES", "").strip()
+    if not raw:
+        return STREAM_BYTES
+    try:
+        return max(int(raw), 0)
+    except ValueError:
+        raise UsageError(
+            f"APIRUN_STREAM_BYTES must be a number of bytes, not {raw!r}",
+            "unset it, or give a size such as 1048576",
+        ) from None
+
+
+class _GiveUp(Exception):
+    """The streaming path does not take this file on: the whole-file path decides."""
+
+
+def load_streaming(
+    raw: bytes | str, name: str, path: Path, *, keep: bool | None = None
+) -> Collection | None:
+    """A valid collection read step by step from libyaml's events, or None.
+
+    No whole document is ever built: each step's data is checked against the step schema,
+    turned into its model and let go. None — anything unusual, any mistake at all — means
+    the caller reads the file whole instead, which reports every mistake as before; so
+    this path needs no messages of its own, and both paths build equal models.
+    ``keep`` (default: small files) keeps the steps' models; otherwise ``steps`` is a
+    ``StreamedSteps`` that reads them again, from a compressed copy, as they run."""
+    try:
+        data = raw if isinstance(raw, bytes) else raw.encode("utf-8")
+        _check_utf8(data)  # a bad byte: the whole-file path locates it
+    except UnicodeError:
+        return None
+    if keep is None:
+        keep = len(data) <= stream_bytes()
+    loader = event_loader(data)
+    if loader is None:
+        return None
+    positions: dict[int, Any] = {}
+    located = Positions(name, positions)
+    builder = _Builder(_StreamDoc(name, located), path)
+    head_ok, step_ok = part_checks()
+    kept: list[Step] = []
+    names = array("q")  # hashes: a duplicate name is a mistake, reported by the other path
+    try:
+        reader = read_events(loader, MAX_DEPTH, positions, split_steps=True)
+        while True:
+            try:
+                index, raw_step, packed = next(reader)
+            except StopIteration as done:
+                root = done.value
+                break
+            if raw_step.__class__ is not dict or not step_ok(raw_step):
+                return None
+            step = builder.step(raw_step, index, located.at(packed), None)
+            names.append(hash(step.name))
+            if keep:
+                kept.append(step)
+            located.forget(raw_step)
+        if not isinstance(root, dict) or not names or not head_ok(root):
+            return None
+        head = builder.head(root)
+        if builder.auth_refs - {NO_AUTH} - set(head.auth_names) or _repeats(names):
+            return None
+    except Exception:  # _GiveUp, Unsupported, a YAML error: the whole-file path decides
+        return None
+    finally:
+        loader.dispose()
+    steps = tuple(kept) if keep else StreamedSteps(name, path, zlib.compress(data, 1), len(names))
+    return builder.assemble(root, head, steps)
+
+
+def _check_utf8(data: bytes, chunk: int = 1 << 20) -> None:
+    """Raise UnicodeError unless ``data`` is UTF-8 (a BOM allowed), a megabyte at a time:
+    decoded whole, a large file would be held twice for nothing."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    view = memoryview(data)
+    for start in range(0, len(data), chunk):
+        decoder.decode(view[start : start + chunk])
+    decoder.decode(b"", final=True)
+
+
+def _repeats(hashes: array[int]) -> bool:
+    ordered = sorted(hashes)
+    return any(a == b for a, b in pairwise(ordered))
+
+
+class _StreamDoc:
+    """What the builder needs of a document, on the streaming path: locations. A problem
+    of any kind gives up (``strict``), or is ignored on a second reading of bytes that
+    were checked already."""
+
+    def __init__(self, file: str, positions: Positions, strict: bool = True) -> None:
+        self.file = file
+        self.data: Any = None
+        self._positions = positions
+        self._strict = strict
+
+    @property
+    def lines(self) -> list[str]:
+        raise _GiveUp
+
+    def locator(self) -> Callable[..., Location]:
+        return self._positions.loc
+
+    def release(self, container: Any, key: str | int) -> None:
+        pass
+
+    def diagnostic(
+        self, message: str, location: Location, hint: str | None = None, span: int = 1
+    ) -> Diagnostic:
+        if self._strict:
+            raise _GiveUp
+        return Diagnostic(message, location, hint)
+
+
+class StreamedSteps(Sequence[Step]):
+    """The steps of a large collection, read again from a compressed copy of the file
+    each time they are iterated: one step's model in memory at a time.
+
+    The copy is of the very bytes that were validated, so what runs is what was checked
+    — editing the file during a run changes nothing."""
+
+    def __init__(self, file: str, path: Path, packed: bytes, count: int) -> None:
+        self.file = file
+        self.path = path
+        self._packed = packed
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Step]:
+        loader = event_loader(_Inflating(self._packed))
+        assert loader is not None  # the file was streamed once: libyaml is there
+        positions: dict[int, Any] = {}
+        located = Positions(self.file, positions)
+        builder = _Builder(_StreamDoc(self.file, located, strict=False), self.path)
+        try:
+            for index, raw, packed in read_events(loader, MAX_DEPTH, positions, split_steps=True):
+                step = builder.step(raw, index, located.at(packed), None)
+                located.forget(raw)
+                yield step
+        finally:
+            loader.dispose()
+
+    @overload
+    def __getitem__(self, index: int) -> Step: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Step]: ...
+    def __getitem__(self, index: int | slice) -> Step | Sequence[Step]:
+        """By reading up to the step (a large collection is meant to be iterated)."""
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(index)
+        return next(islice(self, index, None))
+
+    def __repr__(self) -> str:
+        return f"<StreamedSteps {self.file}: {self._count} steps>"
+
+
+class _Inflating:
+    """A binary stream over zlib-compressed bytes, for libyaml to read a chunk at a time."""
+
+    def __init__(self, packed: bytes) -> None:
+        self._inflate = zlib.decompressobj()
+        self._pending = packed
+
+    def read(self, size: int) -> bytes:
+        while self._pending:
+            out = self._inflate.decompress(self._pending, max(size, 1))
+            self._pending = self._inflate.unconsumed_tail
+            if out:
+                return out
+        return self._inflate.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class _Head:
+    """A collection's model apart from its steps."""
+
+    base_url: Template | None
+    auth: tuple[AuthSpec, ...]
+    auth_names: list[str]
+    defaults: Defaults
+    profiles: tuple[tuple[str, tuple[tuple[str, Value], ...]], ...]
+    variables: tuple[tuple[str, Value], ...]
+
+
 def _key(d: Diagnostic) -> tuple[int, int]:
     return (d.location.line, d.location.column) if d.location else (0, 0)
 
@@ -199,13 +415,15 @@ def _key(d: Diagnostic) -> tuple[int, int]:
 class _Builder:
     """Walks schema-valid data and its nodes, building the model and collecting problems."""
 
-    def __init__(self, doc: YamlDocument, path: Path) -> None:
+    def __init__(self, doc: YamlDocument | _StreamDoc, path: Path) -> None:
         self.doc = doc
         self.loc = doc.locator()  # bound once: called a dozen times per step
         self.path = path
         self.diagnostics: list[Diagnostic] = []
         self.warnings: list[Diagnostic] = []
         self.secret_names: set[str] = set()
+        self.auth_refs: set[str] = set()
+        """Auth names steps referred to before the blocks were known (streamed files)."""
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -320,37 +538,46 @@ class _Builder:
     # -- the collection --------------------------------------------------------------------
 
     def collection(self) -> Collection:
+        """The whole model of a document held in memory (the node path, and any file
+        the streaming path gave up on: this is where every diagnostic is made)."""
         data: dict[str, Any] = self.doc.data
+        head = self.head(data)
+        raw_steps = data["steps"]
+        built: list[Step] = []
+        first: dict[str, Step] = {}
+        for i in range(len(raw_steps)):
+            step = self.step(raw_steps[i], i, self.loc(raw_steps, i), head.auth_names)
+            self.check_unique_name(step, raw_steps[i], first)
+            built.append(step)
+            # The model now holds all the step needs: free its data (most of a large file).
+            self.doc.release(raw_steps, i)
+        return self.assemble(data, head, tuple(built))
+
+    def head(self, data: dict[str, Any]) -> _Head:
+        """Everything of the collection but its steps."""
         base_url = None
         if isinstance(data.get("base_url"), str):
             base_url = self.template(data["base_url"], self.loc(data, "base_url"))
         auth = tuple(self.auth_block(data["auth"], name) for name in data.get("auth") or {})
         auth_names = [a.name for a in auth]
         defaults = self.defaults(data.get("defaults") or {}, auth_names)
-        raw_steps = data["steps"]
-        built: list[Step] = []
-        first: dict[str, Step] = {}
-        for i in range(len(raw_steps)):
-            step = self.step(raw_steps, i, auth_names)
-            self.check_unique_name(step, raw_steps[i], first)
-            built.append(step)
-            # The model now holds all the step needs: free its data (most of a large file).
-            self.doc.release(raw_steps, i)
-        steps = tuple(built)
         profiles = tuple(
             (pname, self.pairs(data["profiles"], pname)) for pname in data.get("profiles") or {}
         )
+        return _Head(base_url, auth, auth_names, defaults, profiles, self.pairs(data, "variables"))
+
+    def assemble(self, data: dict[str, Any], head: _Head, steps: Sequence[Step]) -> Collection:
         return Collection(
             name=str(data["name"]),
             file=self.doc.file,
             path=self.path,
             location=Location(self.doc.file, 1, 1),
             description=data.get("description"),
-            base_url=base_url,
-            variables=self.pairs(data, "variables"),
-            profiles=profiles,
-            defaults=defaults,
-            auth=auth,
+            base_url=head.base_url,
+            variables=head.variables,
+            profiles=head.profiles,
+            defaults=head.defaults,
+            auth=head.auth,
             steps=steps,
             secret_names=frozenset(self.secret_names),
             warnings=tuple(self.warnings),
@@ -369,10 +596,15 @@ class _Builder:
         if isinstance(token_path, str) and token_path.startswith("$"):
             self.jsonpath(token_path, self.loc(raw, "token_path"))
 
-    def auth_ref(self, container: dict[str, Any], auth_names: list[str]) -> str | None:
+    def auth_ref(self, container: dict[str, Any], auth_names: list[str] | None) -> str | None:
+        """The auth block a step or ``defaults`` names; ``auth_names`` None: not known yet
+        (a streamed file may define its blocks after its steps), so checked later."""
         if "auth" not in container:
             return None
         ref = str(container["auth"])
+        if auth_names is None:
+            self.auth_refs.add(ref)
+            return ref
         if ref != NO_AUTH and ref not in auth_names:
             hint = did_you_mean(ref, [*auth_names, NO_AUTH])
             if hint is None:
@@ -414,9 +646,9 @@ class _Builder:
 
     # -- steps -----------------------------------------------------------------------------
 
-    def step(self, steps: list[Any], index: int, auth_names: list[str]) -> Step:
-        raw: dict[str, Any] = steps[index]
-        loc = self.loc(steps, index)
+    def step(
+        self, raw: dict[str, Any], index: int, loc: Location, auth_names: list[str] | None
+    ) -> Step:
         method_raw = raw.get("method", "GET")
         method_loc = self.loc(raw, "method") if "method" in raw else loc
         method = self.template(

@@ -6,6 +6,7 @@ nested data is ``Value`` (tuples and ``MapValue``s), never a raw dict.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,7 +156,8 @@ class Collection:
     profiles: tuple[tuple[str, tuple[tuple[str, Value], ...]], ...] = ()
     defaults: Defaults = Defaults()
     auth: tuple[AuthSpec, ...] = ()
-    steps: tuple[Step, ...] = ()
+    steps: Sequence[Step] = ()
+    """A tuple, or for a large file ``loader.StreamedSteps``: read again as they run."""
     secret_names: frozenset[str] = frozenset()
     warnings: tuple[Diagnostic, ...] = ()
     """Valid but suspicious (a mapping that looks like a misspelt predicate map)."""
@@ -163,6 +165,11 @@ class Collection:
     @property
     def directory(self) -> Path:
         return self.path.parent
+
+    @property
+    def streamed(self) -> bool:
+        """A large file whose steps are read as they run (and whose results go to disk)."""
+        return not isinstance(self.steps, tuple)
 
     def auth_block(self, name: str) -> AuthSpec | None:
         for block in self.auth:

@@ -6,6 +6,7 @@ report needs them, so memory stays flat however many steps run.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .location import Location
@@ -72,13 +73,16 @@ class StepResult:
 class CollectionResult:
     name: str
     file: str
-    steps: tuple[StepResult, ...]
+    steps: Sequence[StepResult]
+    """A tuple, or for a streamed collection a ``resultlog.StepLog`` read back from disk."""
     duration_ms: float
     errors: tuple[str, ...] = ()  # problems outside any step (e.g. load errors)
     interrupted: bool = False
 
     def count(self, outcome: str) -> int:
-        return sum(1 for s in self.steps if s.outcome == outcome)
+        from .resultlog import tally
+
+        return tally(self.steps, outcome)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +114,7 @@ class RunResult:
 
     @property
     def summary(self) -> Summary:
-        counts = {o: 0 for o in (PASSED, FAILED, SKIPPED, ERROR)}
-        for c in self.collections:
-            for s in c.steps:
-                counts[s.outcome] += 1
+        counts = {o: sum(c.count(o) for c in self.collections) for o in OUTCOMES}
         return Summary(
             counts[PASSED], counts[FAILED], counts[SKIPPED], counts[ERROR], self.duration_ms
         )

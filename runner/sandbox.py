@@ -171,6 +171,14 @@ def _native_expression(env: SandboxedEnvironment, source: str) -> str | None:
 
 
 _COMPILED: dict[tuple[str, bool], Any] = {}
+_COMPILED_MAX = 1024
+"""Compiled templates remembered for sharing; a streamed collection's one-off templates
+are compiled where they are used instead of piling up."""
+
+
+def _remember(key: tuple[str, bool], compiled: Any) -> None:
+    if len(_COMPILED) < _COMPILED_MAX:
+        _COMPILED[key] = compiled
 
 
 def compile_source(source: str) -> tuple[Any, bool]:
@@ -186,7 +194,7 @@ def compile_source(source: str) -> tuple[Any, bool]:
                 compiled = env.compile_expression(expr, undefined_to_none=False)
             else:
                 compiled = env.from_string(source)
-            _COMPILED[key] = compiled
+            _remember(key, compiled)
     except TemplateSyntaxError as exc:
         raise TemplateSyntax(exc.message or "invalid template", (exc.lineno or 1) - 1) from None
     except RecursionError:
@@ -207,7 +215,7 @@ def _compiled(template: Template) -> Any:
             compiled = env.compile_expression(expr or "", undefined_to_none=False)
         else:
             compiled = env.from_string(template.source)
-        _COMPILED[key] = compiled
+        _remember(key, compiled)
     return compiled
 
 

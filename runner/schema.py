@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
 
@@ -42,6 +42,23 @@ def _fast_validator() -> Any:
     except ImportError:  # pragma: no cover - a platform without its wheel: slower, same result
         return None
     return jsonschema_rs.validator_for(collection_schema())
+
+
+@cache
+def part_checks() -> tuple[Callable[[Any], bool], Callable[[Any], bool]]:
+    """Yes/no checks for the streaming loader, which never holds a whole collection: the
+    collection without its steps (``steps`` only has to be a list), and one step. Together
+    they accept exactly what the collection schema accepts, given at least one step."""
+    whole = collection_schema()
+    head = {**whole, "properties": {**whole["properties"], "steps": {"type": "array"}}}
+    step = {k: whole[k] for k in ("$schema", "$defs")} | {"$ref": "#/$defs/step"}
+    try:
+        import jsonschema_rs
+    except ImportError:  # pragma: no cover - a platform without its wheel: slower, same result
+        from jsonschema import Draft202012Validator
+
+        return Draft202012Validator(head).is_valid, Draft202012Validator(step).is_valid
+    return jsonschema_rs.validator_for(head).is_valid, jsonschema_rs.validator_for(step).is_valid
 
 
 def closest(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str | None:

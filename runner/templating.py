@@ -136,6 +136,9 @@ class TemplateSyntax(Exception):
         self.line_offset = line_offset
 
 
+_CACHED = 1024
+"""Distinct template sources remembered: enough for those that recur, bounded so that a
+streamed collection's one-off templates do not pile up."""
 _SIMPLE: dict[str, tuple[tuple[str | tuple[str, ...], ...], bool]] = {}
 
 _SIMPLE_PART = re.compile(r"\{\{\s*([A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*)\s*\}\}")
@@ -243,7 +246,7 @@ def compile_template(source: str, location: Location) -> Template:
         if parts is not None:
             significant = [p for p in parts if not (isinstance(p, str) and not p.strip())]
             simple = (parts, len(significant) == 1 and isinstance(significant[0], tuple))
-            if len(_SIMPLE) < 10_000:  # `Bearer {{ token }}` recurs; its parts are shared
+            if len(_SIMPLE) < _CACHED:  # `Bearer {{ token }}` recurs; its parts are shared
                 _SIMPLE[source] = simple
     if simple is not None:
         return Template(source, location, None, simple[1], simple[0])
@@ -267,7 +270,7 @@ def free_names(template: Template) -> frozenset[str]:
         from .sandbox import undeclared_names
 
         names = undeclared_names(template.source)
-        if len(_FREE) < 10_000:
+        if len(_FREE) < _CACHED:
             _FREE[template.source] = names
     return names
 

@@ -11,6 +11,7 @@ raises ``Unsupported`` and ``parse`` takes the node path, which owns every error
 from __future__ import annotations
 
 from array import array
+from collections.abc import Generator
 from typing import Any
 
 from yaml.events import (
@@ -31,21 +32,44 @@ _SMALL = 12
 """Mappings up to this many keys are searched by a scan; larger ones get an index."""
 _SHARED_TEXT = 200
 """Quoted strings up to this long are shared between their repeats (one object each)."""
+_SHARED_MAX = 4096
+"""Distinct scalars remembered for sharing: the ones that recur (`200`, `GET`, `$.id`)
+show up in the first steps, and a streamed file's other values must not pile up here."""
 
 
 class Unsupported(Exception):
     """Not a document for the fast path: the node path decides (and reports errors)."""
 
 
+StepItem = tuple[int, Any, int]
+"""One item of the top-level ``steps`` list: its index, its data and its packed position."""
+
+
 def build(loader: Any, max_depth: int) -> tuple[Any, dict[int, array[int]]]:
     """Data and positions of the single document ``loader`` is about to parse."""
+    positions: dict[int, array[int]] = {}
+    reader = read(loader, max_depth, positions, split_steps=False)
+    try:
+        next(reader)
+    except StopIteration as done:
+        return done.value, positions
+    raise AssertionError("unreachable: nothing is split off")  # pragma: no cover
+
+
+def read(
+    loader: Any, max_depth: int, positions: dict[int, array[int]], *, split_steps: bool
+) -> Generator[StepItem, None, Any]:
+    """The document's data, built from libyaml's events; its value is the root.
+
+    With ``split_steps``, each item of the root's ``steps`` list is yielded as soon as it
+    is complete and is not kept in the list: a collection of any length is then read in
+    the memory of one step (the caller forgets the item's positions when done with it)."""
     get_event = loader.get_event
     resolve = loader.resolve
     constructors = loader.yaml_constructors
     plain: dict[str, Any] = {}  # plain scalar text -> value (`200`, `true` recur a lot)
     plain_keys: dict[str, str] = {}
     quoted: dict[str, str] = {}
-    positions: dict[int, array[int]] = {}
     # The open container, its positions, whether it is a mapping and its pending key;
     # the enclosing ones wait on `saved`.
     current: Any = None
@@ -54,6 +78,8 @@ def build(loader: Any, max_depth: int) -> tuple[Any, dict[int, array[int]]]:
     pending: str | None = None
     saved: list[tuple[Any, array[int], bool, str | None]] = []
     root: Any = None
+    steps: Any = None  # the root's `steps` list, when its items are split off
+    index = 0
 
     get_event()  # StreamStart
     if get_event().__class__.__name__ != "DocumentStartEvent":
@@ -88,9 +114,9 @@ def build(loader: Any, max_depth: int) -> tuple[Any, dict[int, array[int]]]:
                     else:
                         node = ScalarNode(tag, text, event.start_mark, event.end_mark)
                         value = (constructors.get(tag) or constructors[None])(loader, node)
-                    if len(plain) < 100_000:
+                    if len(plain) < _SHARED_MAX:
                         plain[text] = value
-            elif len(text) <= _SHARED_TEXT and len(quoted) < 100_000:
+            elif len(text) <= _SHARED_TEXT and len(quoted) < _SHARED_MAX:
                 value = quoted.setdefault(text, text)  # `"{{ token }}"` recurs per step
             else:
                 value = text
@@ -98,6 +124,8 @@ def build(loader: Any, max_depth: int) -> tuple[Any, dict[int, array[int]]]:
                 current[pending] = value
                 pending = None
             else:
+                if current is steps:
+                    raise Unsupported  # a step that is not a mapping: the node path says so
                 current.append(value)
             where.append(packed)
         elif cls is MappingStartEvent or cls is SequenceStartEvent:
@@ -117,6 +145,8 @@ def build(loader: Any, max_depth: int) -> tuple[Any, dict[int, array[int]]]:
                 if is_map:
                     if pending is None:
                         raise Unsupported  # a list or mapping as a key (`? [a]`)
+                    if split_steps and current is root and pending == "steps":
+                        steps = new if cls is SequenceStartEvent else None
                     current[pending] = new
                     pending = None
                 else:
@@ -130,12 +160,15 @@ def build(loader: Any, max_depth: int) -> tuple[Any, dict[int, array[int]]]:
             if not saved:
                 break
             current, where, is_map, pending = saved.pop()
+            if current is steps:
+                yield index, current.pop(), where.pop()
+                index += 1
         else:
             raise Unsupported  # an alias, or something unexpected
     get_event()  # DocumentEnd
     if get_event().__class__.__name__ != "StreamEndEvent":
         raise Unsupported  # more than one document: the node path says so
-    return root, positions
+    return root
 
 
 class Positions:
@@ -163,6 +196,10 @@ class Positions:
                 packed = where[1 + 2 * i + (0 if of_key else 1)]
         elif key.__class__ is int and container.__class__ is list and 0 <= key < len(container):  # type: ignore[operator]
             packed = where[1 + key]  # type: ignore[operator]
+        return Location(self.file, (packed >> _COLUMN_BITS) + 1, (packed & _COLUMN_MASK) + 1)
+
+    def at(self, packed: int) -> Location:
+        """The location a packed position stands for."""
         return Location(self.file, (packed >> _COLUMN_BITS) + 1, (packed & _COLUMN_MASK) + 1)
 
     def forget(self, value: Any) -> None:

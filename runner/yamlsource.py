@@ -8,8 +8,10 @@ JSON-like tags are accepted, and the expanded size of aliased data is bounded.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 import yaml
@@ -99,7 +101,7 @@ _CBase: Any = getattr(yaml, "CSafeLoader", None)
 class _FastLoader(_CBase or yaml.SafeLoader):  # type: ignore[misc]
     """The same loader over libyaml's C parser (several times faster), when available."""
 
-    def __init__(self, stream: str) -> None:
+    def __init__(self, stream: str | bytes | Any) -> None:
         super().__init__(stream)
         self.container_nodes: dict[int, Node] = {}
 
@@ -146,7 +148,7 @@ def _cached_resolve(base: Any) -> Any:
         tag = _RESOLVED.get(key)
         if tag is None:
             tag = base(self, kind, value, implicit)
-            if len(_RESOLVED) < 100_000:
+            if len(_RESOLVED) < 4096:  # the recurring scalars come early
                 _RESOLVED[key] = tag
         return tag
 
@@ -166,23 +168,49 @@ for _cls in (_Loader, _FastLoader):
     _cls.add_constructor(None, _refuse_tag)
 
 
-def _flow_depth_bound(text: str) -> int:
-    """An upper bound of ``[``/``{`` nesting (quotes ignored, so it may over-count)."""
-    depth = deepest = 0
-    for ch in text:
-        if ch in "[{":
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-        elif ch in "]}" and depth:
-            depth -= 1
-    return deepest
+_BRACKET = re.compile(r"[\[\]{}]")
+_BRACKET_BYTES = re.compile(rb"[\[\]{}]")
+_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1, b"[": 1, b"{": 1, b"]": -1, b"}": -1}
+
+
+def _flow_depth_bound(text: str | bytes) -> int:
+    """An upper bound of ``[``/``{`` nesting (quotes ignored, so it may over-count).
+
+    The nesting at each bracket is the running sum of +1/-1 less the lowest the sum has
+    been (a stray closer does not go below zero); the highest sum less the lowest one
+    bounds it. Counted in C (``findall``, ``accumulate``): a per-character Python loop
+    took 0.2 s on a 4 MB collection."""
+    pattern = _BRACKET_BYTES if isinstance(text, bytes) else _BRACKET
+    sums = list(accumulate(map(_DEPTH_STEP.__getitem__, pattern.findall(text))))  # type: ignore[arg-type]
+    return max(sums, default=0) - min(0, min(sums, default=0))
+
+
+def _fast_parser_fits(text: str | bytes) -> bool:
+    """libyaml recurses on flow nesting: deep ``[[[…`` goes to the pure-Python parser."""
+    if not _FAST_PARSER:
+        return False
+    if isinstance(text, str):
+        sequences, opens = text.count("["), text.count("[") + text.count("{")
+    else:
+        sequences, opens = text.count(b"["), text.count(b"[") + text.count(b"{")
+    return (
+        not sequences
+        or opens <= MAX_FAST_FLOW_DEPTH  # the bound cannot be higher than this
+        or _flow_depth_bound(text) <= MAX_FAST_FLOW_DEPTH
+    )
 
 
 def _make_loader(text: str) -> Any:
-    if _FAST_PARSER and ("[" not in text or _flow_depth_bound(text) <= MAX_FAST_FLOW_DEPTH):
-        return _FastLoader(text)
-    return _Loader(text)
+    return _FastLoader(text) if _fast_parser_fits(text) else _Loader(text)
+
+
+def event_loader(data: bytes | Any) -> Any | None:
+    """A libyaml loader for the event path over UTF-8 bytes (or a binary stream), or None
+    when only the node path will do (flow nesting libyaml would recurse on). Anchors
+    stop the event path when it meets one: a ``&`` in a URL or comment is no anchor."""
+    if isinstance(data, bytes) and not _fast_parser_fits(data):
+        return None
+    return _FastLoader(data) if _FAST_PARSER else None
 
 
 def _reader_fault(file: str, text: str, lines: list[str], exc: Any) -> YamlFault:
