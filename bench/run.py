@@ -319,8 +319,23 @@ def measure(args: argparse.Namespace, tmp: Path) -> list[Row]:
 
         rss = {}
         for n in rss_sizes:
-            rss[n] = median((apirun("run", str(files[n]), "-q")), 1).max_rss_kib
+            measured = median((apirun("run", str(files[n]), "-q")), 1)
+            rss[n] = measured.max_rss_kib
+            walls.setdefault(n, (measured.seconds, 0.0))
         lo, hi = rss_sizes[0], rss_sizes[-1]
+        if hi not in sizes:
+            # The largest file is streamed (over 1 MiB): its per-step cost, one run each.
+            floor_hi = median([PYTHON, str(floor_py), base, str(hi)], 1).seconds
+            per_a = (walls[hi][0] - walls[small][0]) / (hi - small) * 1e6
+            per_f = (floor_hi - walls[small][1]) / (hi - small) * 1e6
+            rows.append(
+                Row(
+                    f"per-step time, N={hi}, streamed (µs)",
+                    f"{per_a:.0f}",
+                    f"{per_f:.0f}",
+                    f"{per_a / per_f:.2f}x",
+                )
+            )
         for n in rss_sizes:
             rows.append(Row(f"peak RSS, N={n} (MiB)", f"{rss[n] / 1024:.1f}"))
         rows.append(

@@ -21,6 +21,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
+import requests.cookies
+import requests.models
 import requests.utils
 import urllib3
 from requests.structures import CaseInsensitiveDict
@@ -113,6 +115,8 @@ class _SendNoCookies(DefaultCookiePolicy):
 
 
 _SEND_NO_COOKIES = _SendNoCookies()
+_merge_cookies: Any = requests.cookies.merge_cookies
+_ENCODE: Any = getattr(requests.models.RequestEncodingMixin, "_encode_params")  # noqa: B009
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -181,6 +185,30 @@ class Transport:
                 return c.value
         return None
 
+    def _prepare(self, out: OutgoingRequest, body: dict[str, Any]) -> requests.PreparedRequest:
+        """What ``Session.prepare_request`` builds — the session's headers under the
+        request's, a copy of the cookie jar, the session's hooks — without its generic
+        merging (three quarters of its 80 µs: ``merge_setting`` re-merges ``{}`` params
+        and rebuilds a case-insensitive dict the request makes again). Query parameters
+        are encoded here as requests would, so it never encodes an empty set."""
+        session = self.session
+        mine = {k.lower() for k in out.headers}
+        headers = {k: v for k, v in session.headers.items() if k.lower() not in mine}
+        headers.update(out.headers)
+        prepared = requests.PreparedRequest()
+        prepared.prepare(
+            method=out.method.upper(),
+            url=out.url,
+            headers=headers,
+            files=body.get("files"),
+            data=body.get("data", []),
+            json=body.get("json"),
+            params=_ENCODE(out.params) if out.params else "",
+            cookies=_merge_cookies(requests.cookies.RequestsCookieJar(), session.cookies),
+            hooks=session.hooks,
+        )
+        return prepared
+
     def send(self, out: OutgoingRequest) -> HttpResponse:
         try:
             return self._send(out)
@@ -201,10 +229,7 @@ class Transport:
             kwargs["files"] = out.files
         elif out.data is not None:
             kwargs["data"] = out.data.encode() if isinstance(out.data, str) else out.data
-        req = requests.Request(
-            out.method, out.url, headers=out.headers, params=out.params or None, **kwargs
-        )
-        prepared = self.session.prepare_request(req)
+        prepared = self._prepare(out, kwargs)
         if not out.cookies:
             if "Cookie" not in out.headers:
                 prepared.headers.pop("Cookie", None)

@@ -264,17 +264,18 @@ def load_streaming(
         reader = read_events(loader, MAX_DEPTH, positions, split_steps=True)
         while True:
             try:
-                index, raw_step, packed = next(reader)
+                index, raw_step, packed, step_positions = next(reader)
             except StopIteration as done:
                 root = done.value
                 break
             if raw_step.__class__ is not dict or not step_ok(raw_step):
                 return None
+            located.use(step_positions)
             step = builder.step(raw_step, index, located.at(packed), None)
             names.append(hash(step.name))
             if keep:
                 kept.append(step)
-            located.forget(raw_step)
+        located.use(positions)
         if not isinstance(root, dict) or not names or not head_ok(root):
             return None
         head = builder.head(root)
@@ -355,10 +356,11 @@ class StreamedSteps(Sequence[Step]):
         located = Positions(self.file, positions)
         builder = _Builder(_StreamDoc(self.file, located, strict=False), self.path)
         try:
-            for index, raw, packed in read_events(loader, MAX_DEPTH, positions, split_steps=True):
-                step = builder.step(raw, index, located.at(packed), None)
-                located.forget(raw)
-                yield step
+            for index, raw, packed, own in read_events(
+                loader, MAX_DEPTH, positions, split_steps=True
+            ):
+                located.use(own)
+                yield builder.step(raw, index, located.at(packed), None)
         finally:
             loader.dispose()
 

@@ -37,12 +37,17 @@ _SHARED_MAX = 4096
 show up in the first steps, and a streamed file's other values must not pile up here."""
 
 
+_new = tuple.__new__
+"""``Location`` built without the named tuple's Python-level ``__new__`` (a dozen a step)."""
+
+
 class Unsupported(Exception):
     """Not a document for the fast path: the node path decides (and reports errors)."""
 
 
-StepItem = tuple[int, Any, int]
-"""One item of the top-level ``steps`` list: its index, its data and its packed position."""
+StepItem = tuple[int, Any, int, dict[int, "array[int]"]]
+"""One item of the top-level ``steps`` list: its index, its data, its packed position and
+the positions of its containers (for ``Positions.use``; they are not in the main dict)."""
 
 
 def build(loader: Any, max_depth: int) -> tuple[Any, dict[int, array[int]]]:
@@ -63,7 +68,7 @@ def read(
 
     With ``split_steps``, each item of the root's ``steps`` list is yielded as soon as it
     is complete and is not kept in the list: a collection of any length is then read in
-    the memory of one step (the caller forgets the item's positions when done with it)."""
+    the memory of one step."""
     get_event = loader.get_event
     resolve = loader.resolve
     constructors = loader.yaml_constructors
@@ -80,6 +85,7 @@ def read(
     root: Any = None
     steps: Any = None  # the root's `steps` list, when its items are split off
     index = 0
+    into = positions  # where containers' positions go: a step's own dict while in one
 
     get_event()  # StreamStart
     if get_event().__class__.__name__ != "DocumentStartEvent":
@@ -138,7 +144,9 @@ def read(
             packed = (mark.line << _COLUMN_BITS) | column
             new: Any = {} if cls is MappingStartEvent else []
             new_where = array("q", (packed,))
-            positions[id(new)] = new_where
+            if steps is not None and current is steps:  # a step: its positions go with it
+                into = {}
+            into[id(new)] = new_where
             if current is None:
                 root = new
             else:
@@ -161,8 +169,9 @@ def read(
                 break
             current, where, is_map, pending = saved.pop()
             if current is steps:
-                yield index, current.pop(), where.pop()
+                yield index, current.pop(), where.pop(), into
                 index += 1
+                into = positions
         else:
             raise Unsupported  # an alias, or something unexpected
     get_event()  # DocumentEnd
@@ -196,11 +205,20 @@ class Positions:
                 packed = where[1 + 2 * i + (0 if of_key else 1)]
         elif key.__class__ is int and container.__class__ is list and 0 <= key < len(container):  # type: ignore[operator]
             packed = where[1 + key]  # type: ignore[operator]
-        return Location(self.file, (packed >> _COLUMN_BITS) + 1, (packed & _COLUMN_MASK) + 1)
+        return _new(
+            Location, (self.file, (packed >> _COLUMN_BITS) + 1, (packed & _COLUMN_MASK) + 1)
+        )
 
     def at(self, packed: int) -> Location:
         """The location a packed position stands for."""
-        return Location(self.file, (packed >> _COLUMN_BITS) + 1, (packed & _COLUMN_MASK) + 1)
+        return _new(
+            Location, (self.file, (packed >> _COLUMN_BITS) + 1, (packed & _COLUMN_MASK) + 1)
+        )
+
+    def use(self, positions: dict[int, array[int]]) -> None:
+        """Locate in another set of containers (a streamed step's own)."""
+        self._positions = positions
+        self._index = {}
 
     def forget(self, value: Any) -> None:
         """Drop the positions of ``value``'s containers (their ids may be reused)."""
