@@ -435,6 +435,8 @@ class _Builder:
         self.diagnostics.append(self.doc.diagnostic(message, location, hint, span))
 
     def template(self, text: str, location: Location) -> Template:
+        if "{" not in text:  # a literal (most strings): nothing to compile or scan
+            return Template(text, location)
         try:
             tmpl = compile_template(text, location)
         except TemplateSyntax as exc:
@@ -457,16 +459,15 @@ class _Builder:
     def value(self, container: Any, key: str | int) -> Value:
         """``container[key]`` as a templated ``Value`` tree."""
         raw = container[key]
-        loc = self.loc(container, key)
         if isinstance(raw, str):
-            return self.template(raw, loc)
-        if isinstance(raw, list):
-            return tuple(self.value(raw, i) for i in range(len(raw)))
-        if isinstance(raw, dict):
-            return MapValue(tuple((k, self.value(raw, k)) for k in raw), loc)
-        if isinstance(raw, (bool, int, float)) or raw is None:
+            return self.template(raw, self.loc(container, key))
+        if isinstance(raw, (bool, int, float)) or raw is None:  # located by their container
             return raw
-        return self.template(str(raw), loc)  # pragma: no cover - only JSON types reach here
+        if isinstance(raw, list):
+            return tuple([self.value(raw, i) for i in range(len(raw))])
+        if isinstance(raw, dict):
+            return MapValue(tuple([(k, self.value(raw, k)) for k in raw]), self.loc(container, key))
+        return self.template(str(raw), self.loc(container, key))  # pragma: no cover - JSON only
 
     def number(self, container: dict[str, Any], key: str) -> Value:
         """A number, or a template that renders one: a plain word is a mistake found now."""
