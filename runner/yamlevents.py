@@ -106,7 +106,11 @@ def read(
                 # A key is its literal text (`on:` stays "on", `200:` stays "200").
                 if text == "<<" and event.implicit[0]:
                     raise Unsupported  # a merge key
-                pending = plain_keys.setdefault(text, text)  # one str per distinct key
+                pending = (  # one str per distinct key (the first few thousand)
+                    plain_keys.setdefault(text, text)
+                    if len(plain_keys) < _SHARED_MAX
+                    else plain_keys.get(text, text)
+                )
                 where.append(packed)
                 continue
             if len(saved) >= max_depth - 1:
