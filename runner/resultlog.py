@@ -38,7 +38,12 @@ class StepLog(Sequence[StepResult]):
             self._memory.append(result)
             return
         if self._file is None:
-            self._file = tempfile.TemporaryFile(prefix="apirun-results-")  # noqa: SIM115 - closed in close()
+            try:
+                self._file = tempfile.TemporaryFile(prefix="apirun-results-")  # noqa: SIM115
+            except OSError:  # no writable temporary folder: memory it is
+                self._on_disk = False
+                self._memory.append(result)
+                return
         record = marshal.dumps(_pack(result))
         self._file.write(record)
         self._offsets.append(self._offsets[-1] + len(record))
