@@ -34,6 +34,7 @@ from pathlib import Path
 PYTHON = sys.executable
 SUITE_SIZE = 40  # collections in the I/O-bound --jobs suite (issue 4's acceptance: 40)
 ITEM = b'{"id": 1, "name": "x"}'
+STREAM_BYTES = 1 << 20  # runner.loader.STREAM_BYTES: larger collections are streamed
 TOKEN = b'{"token": "bench-token"}'
 
 
@@ -323,8 +324,8 @@ def measure(args: argparse.Namespace, tmp: Path) -> list[Row]:
             rss[n] = measured.max_rss_kib
             walls.setdefault(n, (measured.seconds, 0.0))
         lo, hi = rss_sizes[0], rss_sizes[-1]
-        if hi not in sizes:
-            # The largest file is streamed (over 1 MiB): its per-step cost, one run each.
+        if hi not in sizes and files[hi].stat().st_size > STREAM_BYTES:
+            # The largest file is streamed: its per-step cost, one run each.
             floor_hi = median([PYTHON, str(floor_py), base, str(hi)], 1).seconds
             per_a = (walls[hi][0] - walls[small][0]) / (hi - small) * 1e6
             per_f = (floor_hi - walls[small][1]) / (hi - small) * 1e6
