@@ -19,6 +19,7 @@ Crashers found are kept as files in ``tests/fuzz_regressions/`` and replayed bel
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -37,6 +38,7 @@ from conftest import every_location
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from runner import loader as loader_module
 from runner.errors import LoadError
 from runner.loader import BODY_KINDS, CAPTURE_SOURCES, load_file, load_text
 from runner.model import Collection
@@ -141,7 +143,23 @@ def check(
         raise AssertionError(f"{type(escaped).__name__} escaped load_text:\n{where}")
     assert isinstance(result, Collection), f"load_text returned {type(result).__name__}"
     assert result.file == name and result.steps
+    same_from_both_readers(raw, name, path, result)
     return result
+
+
+def same_from_both_readers(raw: bytes | str, name: str, path: Path, result: Collection) -> None:
+    """What the streaming reader accepts, the whole-file reader accepts too, as an equal
+    model (the streaming reader gives up on anything else, and the other one decides)."""
+    original = loader_module.load_streaming
+    loader_module.load_streaming = lambda *a, **k: None  # type: ignore[assignment]
+    try:
+        whole = load_text(raw, name, path)
+    except LoadError as exc:
+        raise AssertionError(f"only the streaming reader accepts this: {exc.render()}") from None
+    finally:
+        loader_module.load_streaming = original
+    streamed = dataclasses.replace(result, steps=tuple(result.steps))  # a large file's too
+    assert whole == streamed, "the streaming reader and the whole-file reader disagree"
 
 
 def fuzz_settings(n: int) -> settings:
