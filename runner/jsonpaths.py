@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .memo import Memo
+
 _MISSING = object()
 
 
@@ -11,20 +13,13 @@ class JsonPathSyntax(Exception):
     """An invalid JSONPath; the message names the problem and its column."""
 
 
-_CACHE: dict[str, Any] = {}
-_CACHE_MAX = 1024
-"""Distinct paths remembered (a 10,000-step collection repeats a few); bounded, so a
-streamed collection's one-off paths do not pile up."""
+_CACHE: Memo[str, Any] = Memo(1024)
 
 
 def compile_path(path: str) -> Any:
     """Compiled once per distinct path."""
     compiled = _CACHE.get(path)
-    if compiled is None:
-        compiled = _compile(path)
-        if len(_CACHE) < _CACHE_MAX:
-            _CACHE[path] = compiled
-    return compiled
+    return compiled if compiled is not None else _CACHE.remember(path, _compile(path))
 
 
 def _compile(path: str) -> Any:

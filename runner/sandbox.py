@@ -21,6 +21,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from .errors import TemplateError
+from .memo import Memo
 from .templating import MAX_RESULT_LENGTH, Namespace, Template, TemplateSyntax, as_text
 
 
@@ -170,15 +171,7 @@ def _native_expression(env: SandboxedEnvironment, source: str) -> str | None:
     return inner
 
 
-_COMPILED: dict[tuple[str, bool], Any] = {}
-_COMPILED_MAX = 1024
-"""Compiled templates remembered for sharing; a streamed collection's one-off templates
-are compiled where they are used instead of piling up."""
-
-
-def _remember(key: tuple[str, bool], compiled: Any) -> None:
-    if len(_COMPILED) < _COMPILED_MAX:
-        _COMPILED[key] = compiled
+_COMPILED: Memo[tuple[str, bool], Any] = Memo(1024)
 
 
 def compile_source(source: str) -> tuple[Any, bool]:
@@ -194,7 +187,7 @@ def compile_source(source: str) -> tuple[Any, bool]:
                 compiled = env.compile_expression(expr, undefined_to_none=False)
             else:
                 compiled = env.from_string(source)
-            _remember(key, compiled)
+            _COMPILED.remember(key, compiled)
     except TemplateSyntaxError as exc:
         raise TemplateSyntax(exc.message or "invalid template", (exc.lineno or 1) - 1) from None
     except RecursionError:
@@ -215,7 +208,7 @@ def _compiled(template: Template) -> Any:
             compiled = env.compile_expression(expr or "", undefined_to_none=False)
         else:
             compiled = env.from_string(template.source)
-        _remember(key, compiled)
+        _COMPILED.remember(key, compiled)
     return compiled
 
 

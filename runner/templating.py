@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
 from .location import Location
+from .memo import Memo
 
 if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
@@ -136,10 +137,7 @@ class TemplateSyntax(Exception):
         self.line_offset = line_offset
 
 
-_CACHED = 1024
-"""Distinct template sources remembered: enough for those that recur, bounded so that a
-streamed collection's one-off templates do not pile up."""
-_SIMPLE: dict[str, tuple[tuple[str | tuple[str, ...], ...], bool]] = {}
+_SIMPLE: Memo[str, tuple[tuple[str | tuple[str, ...], ...], bool]] = Memo(1024)
 
 _SIMPLE_PART = re.compile(r"\{\{\s*([A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*)\s*\}\}")
 _JINJA_NAMES = frozenset({"true", "false", "none", "True", "False", "None", "loop", "self"})
@@ -245,9 +243,10 @@ def compile_template(source: str, location: Location) -> Template:
         parts = _simple_parts(source)
         if parts is not None:
             significant = [p for p in parts if not (isinstance(p, str) and not p.strip())]
-            simple = (parts, len(significant) == 1 and isinstance(significant[0], tuple))
-            if len(_SIMPLE) < _CACHED:  # `Bearer {{ token }}` recurs; its parts are shared
-                _SIMPLE[source] = simple
+            # `Bearer {{ token }}` recurs: its parts are shared
+            simple = _SIMPLE.remember(
+                source, (parts, len(significant) == 1 and isinstance(significant[0], tuple))
+            )
     if simple is not None:
         return Template(source, location, None, simple[1], simple[0])
     from .sandbox import compile_source
@@ -256,7 +255,7 @@ def compile_template(source: str, location: Location) -> Template:
     return Template(source, location, compiled, native)
 
 
-_FREE: dict[str, frozenset[str]] = {}
+_FREE: Memo[str, frozenset[str]] = Memo(1024)
 
 
 def free_names(template: Template) -> frozenset[str]:
@@ -269,9 +268,7 @@ def free_names(template: Template) -> frozenset[str]:
     if names is None:
         from .sandbox import undeclared_names
 
-        names = undeclared_names(template.source)
-        if len(_FREE) < _CACHED:
-            _FREE[template.source] = names
+        names = _FREE.remember(template.source, undeclared_names(template.source))
     return names
 
 

@@ -20,6 +20,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import Diagnostic
 from .location import Location
+from .memo import Memo
 from .yamlevents import Positions
 from .yamlevents import build as build_from_events
 
@@ -135,7 +136,7 @@ def _guarded(base: Any) -> Any:
     return construct
 
 
-_RESOLVED: dict[tuple[str, Any], str] = {}
+_RESOLVED: Memo[tuple[str, Any], str] = Memo(4096)
 
 
 def _cached_resolve(base: Any) -> Any:
@@ -147,9 +148,7 @@ def _cached_resolve(base: Any) -> Any:
         key = (value, implicit)
         tag = _RESOLVED.get(key)
         if tag is None:
-            tag = base(self, kind, value, implicit)
-            if len(_RESOLVED) < 4096:  # the recurring scalars come early
-                _RESOLVED[key] = tag
+            tag = _RESOLVED.remember(key, base(self, kind, value, implicit))
         return tag
 
     return resolve
