@@ -254,39 +254,25 @@ def load_streaming(
     loader = event_loader(data)
     if loader is None:
         return None
-    positions: dict[int, Any] = {}
-    located = Positions(name, positions)
-    builder = _Builder(_StreamDoc(name, located), path)
+    reading = _StepReader(loader, name, path, strict=True)
     head_ok, step_ok = part_checks()
     kept: list[Step] = []
     names = array("q")  # hashes: a duplicate name is a mistake, reported by the other path
     try:
-        reader = read_events(loader, MAX_DEPTH, positions, split_steps=True)
-        while True:
-            try:
-                index, raw_step, packed, step_positions = next(reader)
-            except StopIteration as done:
-                root = done.value
-                break
-            if raw_step.__class__ is not dict or not step_ok(raw_step):
-                return None
-            located.use(step_positions)
-            step = builder.step(raw_step, index, located.at(packed), None)
+        for step in reading.steps(step_ok):
             names.append(hash(step.name))
             if keep:
                 kept.append(step)
-        located.use(positions)
+        root = reading.root
         if not isinstance(root, dict) or not names or not head_ok(root):
             return None
-        head = builder.head(root)
-        if builder.auth_refs - {NO_AUTH} - set(head.auth_names) or _repeats(names):
+        head = reading.builder.head(root)
+        if reading.builder.auth_refs - {NO_AUTH} - set(head.auth_names) or _repeats(names):
             return None
     except Exception:  # _GiveUp, Unsupported, a YAML error: the whole-file path decides
         return None
-    finally:
-        loader.dispose()
     steps = tuple(kept) if keep else StreamedSteps(name, path, zlib.compress(data, 1), len(names))
-    return builder.assemble(root, head, steps)
+    return reading.builder.assemble(root, head, steps)
 
 
 def _check_utf8(data: bytes, chunk: int = 1 << 20) -> None:
@@ -304,6 +290,37 @@ def _repeats(hashes: array[int]) -> bool:
     return any(a == b for a, b in pairwise(ordered))
 
 
+class _StepReader:
+    """One reading of a collection from libyaml's events: each step's model in turn,
+    then ``root`` (the rest of the document) — what both streaming passes share."""
+
+    def __init__(self, loader: Any, file: str, path: Path, *, strict: bool) -> None:
+        self._loader = loader
+        self._positions: dict[int, Any] = {}
+        self._located = Positions(file, self._positions)
+        self.builder = _Builder(_StreamDoc(file, self._located, strict), path)
+        self.root: Any = None
+
+    def steps(self, valid: Callable[[Any], bool] | None = None) -> Iterator[Step]:
+        """The steps' models; with ``valid``, a step that fails it gives up first (the
+        builder expects schema-valid data)."""
+        reader = read_events(self._loader, MAX_DEPTH, self._positions, split_steps=True)
+        try:
+            while True:
+                try:
+                    index, raw, packed, own = next(reader)
+                except StopIteration as done:
+                    self.root = done.value
+                    break
+                if valid is not None and (raw.__class__ is not dict or not valid(raw)):
+                    raise _GiveUp
+                self._located.use(own)
+                yield self.builder.step(raw, index, self._located.at(packed), None)
+            self._located.use(self._positions)  # the rest of the document, for `head`
+        finally:
+            self._loader.dispose()
+
+
 class _StreamDoc:
     """What the builder needs of a document, on the streaming path: locations. A problem
     of any kind gives up (``strict``), or is ignored on a second reading of bytes that
@@ -317,7 +334,9 @@ class _StreamDoc:
 
     @property
     def lines(self) -> list[str]:
-        raise _GiveUp
+        if self._strict:
+            raise _GiveUp
+        return []
 
     def locator(self) -> Callable[..., Location]:
         return self._positions.loc
@@ -352,17 +371,7 @@ class StreamedSteps(Sequence[Step]):
     def __iter__(self) -> Iterator[Step]:
         loader = event_loader(_Inflating(self._packed))
         assert loader is not None  # the file was streamed once: libyaml is there
-        positions: dict[int, Any] = {}
-        located = Positions(self.file, positions)
-        builder = _Builder(_StreamDoc(self.file, located, strict=False), self.path)
-        try:
-            for index, raw, packed, own in read_events(
-                loader, MAX_DEPTH, positions, split_steps=True
-            ):
-                located.use(own)
-                yield builder.step(raw, index, located.at(packed), None)
-        finally:
-            loader.dispose()
+        yield from _StepReader(loader, self.file, self.path, strict=False).steps()
 
     @overload
     def __getitem__(self, index: int) -> Step: ...
@@ -404,10 +413,13 @@ class _Head:
 
     base_url: Template | None
     auth: tuple[AuthSpec, ...]
-    auth_names: list[str]
     defaults: Defaults
     profiles: tuple[tuple[str, tuple[tuple[str, Value], ...]], ...]
     variables: tuple[tuple[str, Value], ...]
+
+    @property
+    def auth_names(self) -> list[str]:
+        return [a.name for a in self.auth]
 
 
 def _key(d: Diagnostic) -> tuple[int, int]:
@@ -567,7 +579,7 @@ class _Builder:
         profiles = tuple(
             (pname, self.pairs(data["profiles"], pname)) for pname in data.get("profiles") or {}
         )
-        return _Head(base_url, auth, auth_names, defaults, profiles, self.pairs(data, "variables"))
+        return _Head(base_url, auth, defaults, profiles, self.pairs(data, "variables"))
 
     def assemble(self, data: dict[str, Any], head: _Head, steps: Sequence[Step]) -> Collection:
         return Collection(
