@@ -34,7 +34,6 @@ from pathlib import Path
 PYTHON = sys.executable
 SUITE_SIZE = 40  # collections in the I/O-bound --jobs suite (issue 4's acceptance: 40)
 ITEM = b'{"id": 1, "name": "x"}'
-STREAM_BYTES = 1 << 20  # runner.loader.STREAM_BYTES: larger collections are streamed
 TOKEN = b'{"token": "bench-token"}'
 
 
@@ -254,6 +253,8 @@ def verdict(ok: bool) -> str:
 
 
 def measure(args: argparse.Namespace, tmp: Path) -> list[Row]:
+    from runner.loader import stream_bytes  # the threshold the runs below will apply
+
     sizes = (20, 200) if args.quick else (20, 200, 2000)
     rss_sizes = (200, 2000) if args.quick else (200, 2000, 20000)
     repeat = args.repeat or (3 if args.quick else 5)
@@ -318,16 +319,16 @@ def measure(args: argparse.Namespace, tmp: Path) -> list[Row]:
         validate = median((apirun("validate", str(one))), repeat)
         rows.append(Row("apirun validate, 1 step (s)", f"{validate.seconds:.3f}"))
 
-        rss = {}
+        rss: dict[int, int] = {}
+        rss_wall: dict[int, float] = {}
         for n in rss_sizes:
             measured = median((apirun("run", str(files[n]), "-q")), 1)
-            rss[n] = measured.max_rss_kib
-            walls.setdefault(n, (measured.seconds, 0.0))
+            rss[n], rss_wall[n] = measured.max_rss_kib, measured.seconds
         lo, hi = rss_sizes[0], rss_sizes[-1]
-        if hi not in sizes and files[hi].stat().st_size > STREAM_BYTES:
+        if hi not in sizes and files[hi].stat().st_size > stream_bytes():
             # The largest file is streamed: its per-step cost, one run each.
             floor_hi = median([PYTHON, str(floor_py), base, str(hi)], 1).seconds
-            per_a = (walls[hi][0] - walls[small][0]) / (hi - small) * 1e6
+            per_a = (rss_wall[hi] - walls[small][0]) / (hi - small) * 1e6
             per_f = (floor_hi - walls[small][1]) / (hi - small) * 1e6
             rows.append(
                 Row(

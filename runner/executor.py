@@ -270,7 +270,7 @@ class CollectionRun:
         return CollectionResult(
             self.collection.name,
             self.collection.file,
-            self.results if self.collection.streamed else tuple(self.results),
+            self.results.snapshot(),
             round((end - start) * 1000, 3),
             interrupted=self.interrupted,
         )

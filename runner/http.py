@@ -115,8 +115,8 @@ class _SendNoCookies(DefaultCookiePolicy):
 
 
 _SEND_NO_COOKIES = _SendNoCookies()
-_merge_cookies: Any = requests.cookies.merge_cookies
-_ENCODE: Any = getattr(requests.models.RequestEncodingMixin, "_encode_params")  # noqa: B009
+_ENCODE_PARAMS = requests.models.RequestEncodingMixin._encode_params  # type: ignore[attr-defined]
+"""How requests encodes query parameters (a list of pairs): used as is, never redone."""
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -203,8 +203,10 @@ class Transport:
             files=body.get("files"),
             data=body.get("data", []),
             json=body.get("json"),
-            params=_ENCODE(out.params) if out.params else "",
-            cookies=_merge_cookies(requests.cookies.RequestsCookieJar(), session.cookies),
+            params=_ENCODE_PARAMS(out.params) if out.params else "",
+            cookies=requests.cookies.merge_cookies(  # type: ignore[no-untyped-call]
+                requests.cookies.RequestsCookieJar(), session.cookies
+            ),
             hooks=session.hooks,
         )
         return prepared

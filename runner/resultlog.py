@@ -39,6 +39,7 @@ class StepLog(Sequence[StepResult]):
             return
         if self._file is None:
             try:
+                # Closed with the log (an anonymous file: nothing is left on disk either way).
                 self._file = tempfile.TemporaryFile(prefix="apirun-results-")  # noqa: SIM115
             except OSError:  # no writable temporary folder: memory it is
                 self._on_disk = False
@@ -51,10 +52,10 @@ class StepLog(Sequence[StepResult]):
     def tally(self, outcome: str) -> int:
         return self._tally[outcome]
 
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+    def snapshot(self) -> Sequence[StepResult]:
+        """The results so far for a report: a tuple from memory; the log itself on disk
+        (it only grows, and nothing is appended once a run has ended)."""
+        return self if self._on_disk else tuple(self._memory)
 
     def __len__(self) -> int:
         return len(self._memory) if not self._on_disk else len(self._offsets) - 1
@@ -97,13 +98,6 @@ class StepLog(Sequence[StepResult]):
         assert self._file is not None
         self._file.flush()
         return os.pread(self._file.fileno(), end - start, start)
-
-
-def tally(steps: Sequence[StepResult], outcome: str) -> int:
-    """Steps with this outcome, counted without reading a log back."""
-    if isinstance(steps, StepLog):
-        return steps.tally(outcome)
-    return sum(1 for s in steps if s.outcome == outcome)
 
 
 # -- records: results as plain tuples, which marshal writes and reads fast ------------------

@@ -33,15 +33,21 @@ def _validator() -> Any:
     return Draft202012Validator(collection_schema())
 
 
-@cache
-def _fast_validator() -> Any:
+def _yes_no(schema: dict[str, Any]) -> Callable[[Any], bool]:
     """jsonschema-rs (Rust) answers "valid?" ~100x faster; python-jsonschema then explains
     the errors of the rare invalid file with everything the messages need."""
     try:
         import jsonschema_rs
     except ImportError:  # pragma: no cover - a platform without its wheel: slower, same result
-        return None
-    return jsonschema_rs.validator_for(collection_schema())
+        from jsonschema import Draft202012Validator
+
+        return Draft202012Validator(schema).is_valid  # type: ignore[no-any-return]
+    return jsonschema_rs.validator_for(schema).is_valid  # type: ignore[no-any-return]
+
+
+@cache
+def _whole_check() -> Callable[[Any], bool]:
+    return _yes_no(collection_schema())
 
 
 @cache
@@ -52,13 +58,7 @@ def part_checks() -> tuple[Callable[[Any], bool], Callable[[Any], bool]]:
     whole = collection_schema()
     head = {**whole, "properties": {**whole["properties"], "steps": {"type": "array"}}}
     step = {k: whole[k] for k in ("$schema", "$defs")} | {"$ref": "#/$defs/step"}
-    try:
-        import jsonschema_rs
-    except ImportError:  # pragma: no cover - a platform without its wheel: slower, same result
-        from jsonschema import Draft202012Validator
-
-        return Draft202012Validator(head).is_valid, Draft202012Validator(step).is_valid
-    return jsonschema_rs.validator_for(head).is_valid, jsonschema_rs.validator_for(step).is_valid
+    return _yes_no(head), _yes_no(step)
 
 
 def closest(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str | None:
@@ -141,8 +141,7 @@ def _leaf_errors(error: Any) -> list[Any]:
 def validate(doc: YamlDocument) -> list[Diagnostic]:
     """Every schema error of a parsed document as a located diagnostic, in file order."""
     out: list[Diagnostic] = []
-    fast = _fast_validator()
-    if fast is not None and fast.is_valid(doc.data):
+    if _whole_check()(doc.data):
         return out
     seen: set[tuple[int, int, str]] = set()
     for raw in _validator().iter_errors(doc.data):

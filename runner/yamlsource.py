@@ -188,13 +188,11 @@ def _fast_parser_fits(text: str | bytes) -> bool:
     """libyaml recurses on flow nesting: deep ``[[[…`` goes to the pure-Python parser."""
     if not _FAST_PARSER:
         return False
-    if isinstance(text, str):
-        sequences, opens = text.count("["), text.count("[") + text.count("{")
-    else:
-        sequences, opens = text.count(b"["), text.count(b"[") + text.count(b"{")
+    seq, flow_map = ("[", "{") if isinstance(text, str) else (b"[", b"{")
+    sequences = text.count(seq)  # type: ignore[arg-type]
     return (
         not sequences
-        or opens <= MAX_FAST_FLOW_DEPTH  # the bound cannot be higher than this
+        or sequences + text.count(flow_map) <= MAX_FAST_FLOW_DEPTH  # type: ignore[arg-type]
         or _flow_depth_bound(text) <= MAX_FAST_FLOW_DEPTH
     )
 

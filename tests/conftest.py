@@ -142,6 +142,19 @@ def every_location(doc: Any, data: Any, path: tuple[Any, ...] = ()) -> dict[Any,
     return out
 
 
+def whole_file_load(raw: bytes | str, name: str, path: Path | None = None) -> Any:
+    """``load_text`` through the whole-file reader alone (the streaming one switched off):
+    what the two readers must agree on."""
+    from runner import loader
+
+    original = loader.load_streaming
+    loader.load_streaming = lambda *a, **k: None  # type: ignore[assignment]
+    try:
+        return loader.load_text(raw, name, path or Path(name).resolve())
+    finally:
+        loader.load_streaming = original
+
+
 def report_steps(report: Path, collection: int = 0) -> list[dict[str, Any]]:
     """The steps of one collection in a JSON report apirun wrote."""
     import json

@@ -34,11 +34,10 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import every_location
+from conftest import every_location, whole_file_load
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runner import loader as loader_module
 from runner.errors import LoadError
 from runner.loader import BODY_KINDS, CAPTURE_SOURCES, load_file, load_text
 from runner.model import Collection
@@ -150,14 +149,10 @@ def check(
 def same_from_both_readers(raw: bytes | str, name: str, path: Path, result: Collection) -> None:
     """What the streaming reader accepts, the whole-file reader accepts too, as an equal
     model (the streaming reader gives up on anything else, and the other one decides)."""
-    original = loader_module.load_streaming
-    loader_module.load_streaming = lambda *a, **k: None  # type: ignore[assignment]
     try:
-        whole = load_text(raw, name, path)
+        whole = whole_file_load(raw, name, path)
     except LoadError as exc:
         raise AssertionError(f"only the streaming reader accepts this: {exc.render()}") from None
-    finally:
-        loader_module.load_streaming = original
     streamed = dataclasses.replace(result, steps=tuple(result.steps))  # a large file's too
     assert whole == streamed, "the streaming reader and the whole-file reader disagree"
 

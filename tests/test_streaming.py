@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, clean_env, report_steps, run_cli
+from conftest import EXAMPLES, clean_env, report_steps, run_cli, whole_file_load
 
 from runner import loader
 from runner.errors import LoadError, UsageError
@@ -46,13 +46,8 @@ def long_collection(n: int, tail: str = "") -> str:
 
 def full_load(text: str | bytes, name: str = "c.yaml") -> Collection:
     """The whole-file path alone."""
-    raw = text.encode() if isinstance(text, str) else text
-    original = loader.load_streaming
-    loader.load_streaming = lambda *a, **k: None  # type: ignore[assignment]
-    try:
-        return load_text(raw, name, Path(name).resolve())
-    finally:
-        loader.load_streaming = original
+    collection: Collection = whole_file_load(text.encode() if isinstance(text, str) else text, name)
+    return collection
 
 
 def full_errors(text: str, name: str = "c.yaml") -> str:
