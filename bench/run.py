@@ -232,7 +232,7 @@ def _summary(runs: list[Run]) -> Run:
 
 
 def apirun(*args: str) -> list[str]:
-    return [PYTHON, "-m", "runner", *args]
+    return [PYTHON, "-m", "apirun", *args]
 
 
 # -- the table ------------------------------------------------------------------------------
@@ -253,7 +253,7 @@ def verdict(ok: bool) -> str:
 
 
 def measure(args: argparse.Namespace, tmp: Path) -> list[Row]:
-    from runner.loader import stream_bytes  # the threshold the runs below will apply
+    from apirun.loader import stream_bytes  # the threshold the runs below will apply
 
     sizes = (20, 200) if args.quick else (20, 200, 2000)
     rss_sizes = (200, 2000) if args.quick else (200, 2000, 20000)
@@ -437,7 +437,7 @@ def profile(tmp: Path) -> None:
     import pstats
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from runner.cli import main as apirun_main
+    from apirun.cli import main as apirun_main
 
     profiler = cProfile.Profile()
     with python_server() if not nginx_binary() else nginx_server(tmp) as base:

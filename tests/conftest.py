@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from runner.demo import DemoServer
+from apirun.demo import DemoServer
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -52,7 +52,7 @@ def run_cli(
 ) -> CliResult:
     """Run ``apirun`` as a user would: a real process, its exit code and its output."""
     proc = subprocess.run(
-        [sys.executable, "-m", "runner", *map(str, args)],
+        [sys.executable, "-m", "apirun", *map(str, args)],
         capture_output=True,
         text=True,
         env=env if env is not None else clean_env(),
@@ -92,7 +92,7 @@ def write(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def browser_command() -> str:
     """A ``BROWSER`` value that signs in on the demo's consent page like a user would."""
-    return f"{sys.executable} -m runner.demo.browser %s"
+    return f"{sys.executable} -m apirun.demo.browser %s"
 
 
 @pytest.fixture
@@ -145,7 +145,7 @@ def every_location(doc: Any, data: Any, path: tuple[Any, ...] = ()) -> dict[Any,
 def whole_file_load(raw: bytes | str, name: str, path: Path | None = None) -> Any:
     """``load_text`` through the whole-file reader alone (the streaming one switched off):
     what the two readers must agree on."""
-    from runner import loader
+    from apirun import loader
 
     original = loader.load_streaming
     loader.load_streaming = lambda *a, **k: None  # type: ignore[assignment]

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from conftest import EXAMPLES, ROOT, run_cli
 
-from runner.cli import build_parser
+from apirun.cli import build_parser
 
 CI_FILES = sorted((EXAMPLES / "ci").glob("*.yml"))
 

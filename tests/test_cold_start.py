@@ -14,7 +14,7 @@ HEAVY = ("requests", "oauthlib", "requests_oauthlib", "urllib3")
 
 PROBE = """
 import contextlib, io, json, sys
-from runner.cli import main
+from apirun.cli import main
 out = io.StringIO()
 with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
     try:

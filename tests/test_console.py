@@ -10,7 +10,7 @@ import sys
 import pytest
 from conftest import clean_env
 
-from runner.report.console import use_colour
+from apirun.report.console import use_colour
 
 
 class _Tty(io.StringIO):
@@ -53,7 +53,7 @@ def test_a_reader_that_goes_away_silences_the_console_not_the_run(tmp_path) -> N
     path.write_text("name: many\nsteps:\n" + lines)
     report = tmp_path / "r.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "runner", str(path), "--report-json", str(report)],
+        [sys.executable, "-m", "apirun", str(path), "--report-json", str(report)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=clean_env(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from conftest import report_steps, run_cli
 
-from runner.demo import DemoServer
+from apirun.demo import DemoServer
 
 
 def test_cookie_jar_and_cookies_false(write, demo_env: dict[str, str]) -> None:  # type: ignore[no-untyped-def]

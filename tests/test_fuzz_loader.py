@@ -12,7 +12,7 @@ the loader is a bug. Inputs:
 * random JSON-like trees shaped like collections;
 * fixed nasty inputs: an alias bomb, 5,000 levels of nesting, a 5 MB string, a 25 MB file,
   UTF-16, latin-1, NUL bytes, empty and comment-only files, two documents; plus a few of
-  them through ``python -m runner validate`` (exit 2, located error, no traceback).
+  them through ``python -m apirun validate`` (exit 2, located error, no traceback).
 
 Crashers found are kept as files in ``tests/fuzz_regressions/`` and replayed below.
 """
@@ -38,11 +38,11 @@ from conftest import every_location, whole_file_load
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runner.errors import LoadError
-from runner.loader import BODY_KINDS, CAPTURE_SOURCES, load_file, load_text
-from runner.model import Collection
-from runner.predicates import PREDICATES, TYPE_NAMES
-from runner.yamlsource import YamlFault, parse
+from apirun.errors import LoadError
+from apirun.loader import BODY_KINDS, CAPTURE_SOURCES, load_file, load_text
+from apirun.model import Collection
+from apirun.predicates import PREDICATES, TYPE_NAMES
+from apirun.yamlsource import YamlFault, parse
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -801,7 +801,7 @@ def test_cli_validate_nasty_input(file_name: str, tmp_path: Path) -> None:
     path.write_bytes(raw if isinstance(raw, bytes) else raw.encode())
     CASES["cli"] += 1
     proc = subprocess.run(
-        [sys.executable, "-m", "runner", "validate", str(path)],
+        [sys.executable, "-m", "apirun", "validate", str(path)],
         capture_output=True,
         text=True,
         errors="replace",
@@ -821,8 +821,8 @@ import resource
 import sys
 from pathlib import Path
 resource.setrlimit(resource.RLIMIT_AS, (2 * 1024**3, 2 * 1024**3))
-from runner.errors import LoadError
-from runner.loader import load_text
+from apirun.errors import LoadError
+from apirun.loader import load_text
 try:
     load_text(Path(sys.argv[1]).read_bytes(), "fuzz.yaml", Path(sys.argv[2]))
 except LoadError as exc:

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from runner.location import Location
-from runner.redaction import Redactor
-from runner.report.html import BODY_LIMIT, render_html
-from runner.results import (
+from apirun.location import Location
+from apirun.redaction import Redactor
+from apirun.report.html import BODY_LIMIT, render_html
+from apirun.results import (
     CollectionResult,
     Failure,
     RequestInfo,

@@ -39,7 +39,7 @@ def test_signal_stops_the_run_and_keeps_partial_reports(
         [
             sys.executable,
             "-m",
-            "runner",
+            "apirun",
             str(path),
             str(second),
             "--jobs",
@@ -83,7 +83,7 @@ def test_interrupt_before_anything_ran_still_writes_reports(
     path.write_text(SLOW.replace("ms: 300", "ms: 5000"))
     out_json = tmp_path / "r.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "runner", str(path), "--report-json", str(out_json)],
+        [sys.executable, "-m", "apirun", str(path), "--report-json", str(out_json)],
         env=demo_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

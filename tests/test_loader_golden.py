@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from runner.errors import LoadError
-from runner.loader import load_text
+from apirun.errors import LoadError
+from apirun.loader import load_text
 
 GOLDEN = [
     (

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from conftest import CliResult, browser_command, clean_env, run_cli
 
-from runner.demo import DemoConfig, DemoServer
+from apirun.demo import DemoConfig, DemoServer
 
 DEMO_BLOCK = """
 name: code flow
@@ -220,7 +220,7 @@ def test_two_runs_at_once_share_one_cache(
     ci_env = {**env, "CI": "true"}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "runner", str(path)],
+            [sys.executable, "-m", "apirun", str(path)],
             env=ci_env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -271,12 +271,12 @@ def test_no_browser_at_a_terminal_asks_for_the_callback_url(
     import pty
     import re
 
-    from runner.demo.browser import play_browser  # noqa: F401 - documents the user's steps
+    from apirun.demo.browser import play_browser  # noqa: F401 - documents the user's steps
 
     path = demo_collection(write)
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "runner", str(path), "--no-browser"],
+        [sys.executable, "-m", "apirun", str(path), "--no-browser"],
         env=env,
         stdin=follower,
         stdout=subprocess.PIPE,

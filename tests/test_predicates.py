@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from runner.jsonpaths import MISSING
-from runner.predicates import PREDICATES, equal
+from apirun.jsonpaths import MISSING
+from apirun.predicates import PREDICATES, equal
 
 
 def check(name: str, actual: Any, operand: Any) -> str | None:

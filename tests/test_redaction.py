@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from runner.redaction import MASK, Redactor
+from apirun.redaction import MASK, Redactor
 
 
 def test_masks_plain_and_encoded_forms() -> None:

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 from conftest import run_cli
 
-from runner.demo import DemoServer
+from apirun.demo import DemoServer
 
 CANARY_PW = "canary-Pw-7f3a9e"  # alice's real password is 'wonderland': see LOGIN below
 CANARY_KEY = "canary-key-51c2d0"

@@ -8,13 +8,13 @@ from pathlib import Path
 
 from conftest import EXAMPLES, ROOT
 
-import runner
-from runner.auth import AUTH_KINDS
-from runner.captures import CAPTURE_SOURCES
-from runner.expectations import CHECKS
-from runner.loader import BODY_KINDS
-from runner.predicates import PREDICATES, TYPE_NAMES
-from runner.report import REPORTERS
+import apirun
+from apirun.auth import AUTH_KINDS
+from apirun.captures import CAPTURE_SOURCES
+from apirun.expectations import CHECKS
+from apirun.loader import BODY_KINDS
+from apirun.predicates import PREDICATES, TYPE_NAMES
+from apirun.report import REPORTERS
 
 SCHEMA = json.loads((ROOT / "schemas" / "collection.schema.json").read_text())
 DEFS = SCHEMA["$defs"]
@@ -44,7 +44,7 @@ def test_checks_and_bodies_match_the_schema() -> None:
 
 
 def test_every_reporter_has_a_cli_option() -> None:
-    from runner.cli import build_parser
+    from apirun.cli import build_parser
 
     args = build_parser().parse_args(["run", "x.yaml"])
     for name in REPORTERS:
@@ -71,11 +71,11 @@ def test_every_schema_property_has_a_description() -> None:
 
 
 def test_public_api_loads_and_runs(demo_env: dict[str, str], monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    assert set(runner.__all__) == {"__version__", "load", "run"}
-    for name in runner.__all__:
-        assert hasattr(runner, name)
-    collection = runner.load(str(EXAMPLES / "01-getting-started.yaml"))
+    assert set(apirun.__all__) == {"__version__", "load", "run"}
+    for name in apirun.__all__:
+        assert hasattr(apirun, name)
+    collection = apirun.load(str(EXAMPLES / "01-getting-started.yaml"))
     assert collection.name == "Getting started" and len(collection.steps) == 3
-    result = runner.run(collection, environ={"DEMO_URL": demo_env["DEMO_URL"]})
+    result = apirun.run(collection, environ={"DEMO_URL": demo_env["DEMO_URL"]})
     assert [s.outcome for s in result.steps] == ["passed"] * 3
     assert Path(collection.file).name == "01-getting-started.yaml"

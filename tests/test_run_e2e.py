@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 from conftest import EXAMPLES, ROOT, CliResult, browser_command, clean_env, run_cli
 
-from runner.demo import DemoConfig, DemoServer
+from apirun.demo import DemoConfig, DemoServer
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))
 REPORT_SCHEMA = json.loads((ROOT / "schemas" / "report.schema.json").read_text())
@@ -56,7 +56,7 @@ def test_demo_on_a_taken_port_and_output_to_a_full_disk_are_plain_errors(demo: D
     assert "bug" not in taken.err
     with open("/dev/full", "w") as full:
         proc = subprocess.run(
-            [sys.executable, "-m", "runner", "schema"], stdout=full, stderr=subprocess.PIPE
+            [sys.executable, "-m", "apirun", "schema"], stdout=full, stderr=subprocess.PIPE
         )
     assert proc.returncode == 1 and b"No space left on device" in proc.stderr
     assert b"bug" not in proc.stderr and b"Traceback" not in proc.stderr
@@ -502,7 +502,7 @@ def test_demo_serve_keeps_the_api_up_until_interrupted() -> None:
     import urllib.request
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "runner", "demo", "--serve"],
+        [sys.executable, "-m", "apirun", "demo", "--serve"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

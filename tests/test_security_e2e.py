@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from conftest import EXAMPLES, clean_env, run_cli
 
-from runner.demo import DemoConfig, DemoServer
-from runner.demo.server import DemoHTTPServer, DemoState
+from apirun.demo import DemoConfig, DemoServer
+from apirun.demo.server import DemoHTTPServer, DemoState
 
 # -- the template sandbox -----------------------------------------------------------------------
 

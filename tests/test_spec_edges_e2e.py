@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import report_steps, run_cli
 
-from runner.demo import DemoServer
+from apirun.demo import DemoServer
 
 
 def _report(path: Path) -> dict:  # type: ignore[type-arg]

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLES, clean_env, report_steps, run_cli, whole_file_load
 
-from runner import loader
-from runner.errors import LoadError, UsageError
-from runner.loader import StreamedSteps, load_streaming, load_text
-from runner.location import Location
-from runner.model import Collection
-from runner.resultlog import StepLog
-from runner.results import ERROR, FAILED, PASSED, Failure, RequestInfo, ResponseInfo, StepResult
+from apirun import loader
+from apirun.errors import LoadError, UsageError
+from apirun.loader import StreamedSteps, load_streaming, load_text
+from apirun.location import Location
+from apirun.model import Collection
+from apirun.resultlog import StepLog
+from apirun.results import ERROR, FAILED, PASSED, Failure, RequestInfo, ResponseInfo, StepResult
 
 LONG = """\
 name: long

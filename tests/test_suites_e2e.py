@@ -66,7 +66,7 @@ def test_jobs_gives_the_same_results_in_the_same_order_as_serial(
 def test_jobs_runs_collections_at_the_same_time(tmp_path: Path) -> None:
     # Functional, not timed (speed-ups are measured by bench/): the server counts how many
     # delayed requests overlap.
-    from runner.demo import DemoServer
+    from apirun.demo import DemoServer
 
     _suite(tmp_path / "suite", 8, delay_ms=200)
     overlap = {}
@@ -235,7 +235,7 @@ def _run_with_tty_stderr(args: list[str], env: dict[str, str]) -> tuple[int, str
 
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "runner", *args],
+        [sys.executable, "-m", "apirun", *args],
         stdout=subprocess.PIPE,
         stderr=follower,
         stdin=subprocess.DEVNULL,

@@ -6,9 +6,9 @@ import base64
 
 import pytest
 
-from runner.errors import TemplateError
-from runner.location import Location
-from runner.templating import (
+from apirun.errors import TemplateError
+from apirun.location import Location
+from apirun.templating import (
     Namespace,
     TemplateSyntax,
     compile_template,

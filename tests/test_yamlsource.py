@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import every_location
 
-from runner.yamlsource import YamlFault, decode, load_scalar, parse
+from apirun.yamlsource import YamlFault, decode, load_scalar, parse
 
 
 def fault(text: str) -> str:

@@ -1,0 +1,1 @@
+"""The pytest plugin: collection files become pytest items (registered as ``pytest11``)."""
