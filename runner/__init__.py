@@ -1,6 +1,8 @@
 """apirun: a declarative, YAML-driven API request runner.
 
-The public API: ``load`` a collection, ``run`` it, read the results.
+``apirun.run(paths, ...)`` loads and runs collections and returns a ``RunResult``;
+``apirun.load(path)`` loads one; ``apirun.reports`` writes JSON, JUnit and HTML reports.
+Heavy libraries are imported only when a function needs them.
 """
 
 from __future__ import annotations
@@ -9,24 +11,57 @@ __version__ = "0.1.0"
 
 from typing import TYPE_CHECKING, Any
 
+from .errors import ApirunError, Diagnostic, LoadError, UsageError
+from .location import Location
+from .results import (
+    CollectionResult,
+    Failure,
+    RequestInfo,
+    ResponseInfo,
+    RunResult,
+    StepResult,
+    Summary,
+)
+
 if TYPE_CHECKING:
+    from . import reports
+    from .api import load, run
     from .model import Collection
-    from .results import CollectionResult
 
-__all__ = ["__version__", "load", "run"]
+__all__ = [
+    "ApirunError",
+    "Collection",
+    "CollectionResult",
+    "Diagnostic",
+    "Failure",
+    "LoadError",
+    "Location",
+    "RequestInfo",
+    "ResponseInfo",
+    "RunResult",
+    "StepResult",
+    "Summary",
+    "UsageError",
+    "__version__",
+    "load",
+    "reports",
+    "run",
+]
 
 
-def load(path: str) -> Collection:
-    """Load and validate one collection file (raises ``LoadError`` with every problem)."""
-    from pathlib import Path
+def __getattr__(name: str) -> Any:
+    """``load``, ``run``, ``reports`` and ``Collection`` are imported on first use, so
+    ``import apirun`` (and the CLI's cold start) stays light."""
+    if name in ("load", "run"):
+        from . import api
 
-    from .loader import load_file
+        return getattr(api, name)
+    if name == "reports":
+        import importlib
 
-    return load_file(Path(path))
+        return importlib.import_module(".reports", __name__)
+    if name == "Collection":
+        from .model import Collection
 
-
-def run(collection: Collection, **options: Any) -> CollectionResult:
-    """Run a loaded collection with ``RunOptions`` fields as keywords; return its result."""
-    from .executor import RunOptions, run_collection
-
-    return run_collection(collection, RunOptions(**options))
+        return Collection
+    raise AttributeError(f"module 'apirun' has no attribute {name!r}")

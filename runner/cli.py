@@ -11,12 +11,10 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import re
 import signal
 import sys
 import threading
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -25,15 +23,13 @@ from . import __version__
 from .errors import ApirunError, LoadError, UsageError
 
 if TYPE_CHECKING:
-    from .executor import CollectionRun, RunOptions
+    from .executor import RunOptions
     from .model import Collection
     from .redaction import Redactor
-    from .report.console import Console
-    from .results import CollectionResult, RunResult
+    from .results import RunResult
 
 COMMANDS = ("run", "validate", "list", "login", "logout", "demo", "schema")
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 2, 130, 143
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -202,41 +198,6 @@ def _normalise(argv: list[str]) -> list[str]:
 # -- shared pieces ----------------------------------------------------------------------------
 
 
-def parse_vars(raw: Sequence[str]) -> tuple[tuple[str, Any], ...]:
-    from .yamlsource import load_scalar
-
-    out: list[tuple[str, Any]] = []
-    for item in raw:
-        name, sep, value = item.partition("=")
-        name = name.strip()
-        if not sep or not _NAME.match(name):
-            raise UsageError(
-                f"--var {item!r}: expected NAME=VALUE",
-                "NAME is letters, digits and _ (not starting with a digit), e.g. --var page=2",
-            )
-        out.append((name, load_scalar(value)))
-    return tuple(out)
-
-
-def load_environ(env_files: Sequence[str]) -> dict[str, str]:
-    """The process environment over the dotenv files (the environment wins, SPEC §2)."""
-    merged: dict[str, str] = {}
-    for path in env_files:
-        if os.path.isdir(path):
-            raise UsageError(f"--env-file {path}: that is a directory, not a dotenv file")
-        if not os.path.isfile(path):
-            raise UsageError(f"--env-file {path}: no such file")
-        from dotenv import dotenv_values
-
-        try:
-            values = dotenv_values(path, interpolate=False)
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"--env-file {path}: cannot read it: {exc}") from None
-        merged.update({k: v for k, v in values.items() if v is not None})
-    merged.update(os.environ)
-    return merged
-
-
 def _interactive() -> bool:
     ci = os.environ.get("CI", "").strip().lower()
     in_ci = ci not in ("", "0", "false", "no", "off")
@@ -256,45 +217,6 @@ def _load(paths: Sequence[str]) -> list[Collection]:
         for warning in c.warnings:
             print(warning.render("warning"), file=sys.stderr)
     return collections
-
-
-def _check_profile(collections: Sequence[Collection], profile: str | None) -> None:
-    if not profile:
-        return
-    if not any(c.profile(profile) is not None for c in collections):
-        names = sorted({p for c in collections for p, _ in c.profiles})
-        from .schema import did_you_mean
-
-        hint = did_you_mean(profile, names) or (
-            "profiles defined: " + ", ".join(names) if names else "no collection defines profiles"
-        )
-        raise UsageError(f"--profile {profile}: no such profile", hint)
-
-
-def parse_shard(raw: str | None) -> tuple[int, int] | None:
-    if raw is None:
-        return None
-    m = re.match(r"^\s*(\d+)\s*/\s*(\d+)\s*$", raw)
-    if not m or not (1 <= int(m.group(1)) <= int(m.group(2))):
-        raise UsageError(f"--shard {raw!r}: expected I/N with 1 <= I <= N", "e.g. --shard 2/4")
-    return int(m.group(1)), int(m.group(2))
-
-
-def select_shard(collections: list[Collection], shard: tuple[int, int] | None) -> list[Collection]:
-    """A deterministic slice balanced by step count: greedy, heaviest first, ties by file."""
-    if shard is None:
-        return collections
-    index, count = shard
-    loads = [0] * count
-    owner: dict[int, int] = {}
-    order = sorted(
-        range(len(collections)), key=lambda i: (-len(collections[i].steps), collections[i].file)
-    )
-    for i in order:
-        target = min(range(count), key=lambda s: (loads[s], s))
-        loads[target] += len(collections[i].steps)
-        owner[i] = target
-    return [c for i, c in enumerate(collections) if owner[i] == index - 1]
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -398,14 +320,6 @@ def _annotate(error: ApirunError) -> None:
         print(line)
 
 
-class _Terminated(KeyboardInterrupt):
-    pass
-
-
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise _Terminated("SIGTERM")
-
-
 def cmd_run(
     args: argparse.Namespace,
     collections: list[Collection] | None = None,
@@ -413,6 +327,8 @@ def cmd_run(
     auth_hooks: dict[str, Any] | None = None,
 ) -> int:
     from .executor import RunOptions
+    from .inputs import check_profile, load_environ, parse_vars
+    from .sharding import parse_shard, select_shard
 
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     try:
@@ -435,7 +351,7 @@ def cmd_run(
         shard = parse_shard(args.shard)
         if collections is None:
             collections = _load(args.paths)
-        _check_profile(collections, args.profile)
+        check_profile(collections, args.profile)
         collections = select_shard(collections, shard)
     except (LoadError, UsageError) as exc:
         return _input_failure(args, exc, started_at)
@@ -462,7 +378,6 @@ def cmd_run(
         max_body=args.max_body if args.max_body is not None else 10 * 1024 * 1024,
         interactive=_interactive(),
         no_browser=args.no_browser,
-        curl=args.curl,
         debug=args.debug,
     )
     if args.insecure:
@@ -498,10 +413,12 @@ def execute(
     verbosity: int,
     auth_hooks: dict[str, Any] | None = None,
 ) -> int:
-    from .executor import CollectionRun
+    """Run the suite with the console attached and signals mapped to its cancel event;
+    write the reports; pick the exit code."""
     from .redaction import Redactor
     from .report.console import Console, ConsoleOptions, use_colour
-    from .results import RunResult
+    from .report.progress import ProgressLine
+    from .suite import SuiteOptions, run_suite
 
     redactor = Redactor()
     jobs = min(getattr(args, "jobs", 1) or 1, max(len(collections), 1))
@@ -516,80 +433,76 @@ def execute(
         ),
         redactor,
     )
-    from .report.progress import ProgressLine
-
     if ProgressLine.wanted(sys.stderr, verbosity < 0) and not options.dry_run:
         console.progress = ProgressLine(len(collections))
-    runs = [CollectionRun(c, options, redactor, console, None, auth_hooks) for c in collections]
-    started = time.perf_counter()
-    interrupted: str | None = None
-    previous = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
-    halted = threading.Event()  # --fail-fast: set by the first failed step of any collection
-    try:
-        if jobs > 1:
-            interrupted = _run_parallel(runs, console, jobs, halted)
-        else:
-            for run in runs:
-                try:
-                    result = run.run(halted=halted)
-                except KeyboardInterrupt as exc:
-                    interrupted = "SIGTERM" if isinstance(exc, _Terminated) else "SIGINT"
-                    console.collection_finished(run.collection, run.snapshot())
-                    break
-                console.collection_finished(run.collection, result)
-    except KeyboardInterrupt as exc:  # arrived between collections
-        interrupted = "SIGTERM" if isinstance(exc, _Terminated) else "SIGINT"
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-    results = tuple(r.snapshot() for r in runs if r.started is not None)
-    run_result = RunResult(
-        results, (time.perf_counter() - started) * 1000, started_at, interrupted=interrupted
+    suite = SuiteOptions(options, jobs=jobs, shard=None)  # the shard was chosen at load
+    run_result = _with_signals(
+        lambda cancel: run_suite(
+            collections,
+            suite,
+            observer=console,
+            cancel=cancel,
+            redactor=redactor,
+            auth_hooks=auth_hooks,
+        )
     )
     console.summary(run_result)
     written = _Reports(args).write(run_result, redactor)
-    if interrupted:
-        return EXIT_SIGTERM if interrupted == "SIGTERM" else EXIT_SIGINT
+    if run_result.interrupted:
+        return run_result.exit_code
     # A CI job must not pass without the report it asked for.
-    return EXIT_OK if run_result.summary.ok and written else EXIT_FAILED
+    return run_result.exit_code if written else EXIT_FAILED
 
 
-def _main_thread() -> bool:
-    return threading.current_thread() is threading.main_thread()
+class _Cancel(threading.Event):
+    """The suite's cancel event, tagged with the signal that set it."""
+
+    signal_name = "SIGINT"
 
 
-def _run_parallel(
-    runs: list[CollectionRun], console: Console, jobs: int, halted: threading.Event
-) -> str | None:
-    """Collections on a thread pool (the work is I/O-bound); results keep input order."""
-    from concurrent.futures import ThreadPoolExecutor, wait
+def _with_signals(work: Callable[[threading.Event], RunResult]) -> RunResult:
+    """Run ``work`` on a thread while this one waits for SIGINT/SIGTERM: the first signal
+    sets the cancel event (steps in flight end, reports are still written); a second one
+    abandons the run at once."""
+    cancel = _Cancel()
+    if threading.current_thread() is not threading.main_thread():
+        return work(cancel)  # signals only reach the main thread: nothing to map
+    box: list[RunResult] = []
+    failure: list[BaseException] = []
 
-    cancel = threading.Event()
-
-    def work(run: CollectionRun) -> CollectionResult | None:
+    def target() -> None:
         try:
-            result = run.run(cancel, halted)
-        except KeyboardInterrupt:
-            result = run.snapshot()
-        console.collection_finished(run.collection, result)
-        return result
+            box.append(work(cancel))
+        except BaseException as exc:  # re-raised on the main thread (--debug, a bug)
+            failure.append(exc)
 
-    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="apirun")
-    futures = [pool.submit(work, run) for run in runs]
-    try:
-        pending = set(futures)
-        while pending:
-            _, pending = wait(pending, timeout=0.2)
-    except KeyboardInterrupt as exc:
+    def on_signal(signum: int, frame: Any) -> None:
+        name = "SIGTERM" if signum == signal.SIGTERM else "SIGINT"
+        if cancel.is_set():
+            raise _Abandoned(name)
+        cancel.signal_name = name
         cancel.set()
-        for f in futures:
-            f.cancel()
-        for run in runs:
-            run.close()
-        pool.shutdown(wait=True, cancel_futures=True)
-        return "SIGTERM" if isinstance(exc, _Terminated) else "SIGINT"
-    pool.shutdown(wait=True)
-    return None
+
+    thread = threading.Thread(target=target, name="apirun-suite", daemon=True)
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        thread.start()
+        while thread.is_alive():
+            thread.join(0.1)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if failure:
+        raise failure[0]
+    return box[0]
+
+
+class _Abandoned(KeyboardInterrupt):
+    """A second signal: stop waiting for the steps in flight (and for teardown)."""
+
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -606,6 +519,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from .selection import StepFilter
+    from .sharding import parse_shard, select_shard
     from .templating import has_syntax
     from .urls import join_url
 
@@ -694,8 +608,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(exc.render(), file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt as exc:
-        return EXIT_SIGTERM if isinstance(exc, _Terminated) else EXIT_SIGINT
+    except _Abandoned as exc:
+        return EXIT_SIGTERM if exc.signal_name == "SIGTERM" else EXIT_SIGINT
+    except KeyboardInterrupt:
+        return EXIT_SIGINT
     except BrokenPipeError:
         return EXIT_FAILED
     except OSError as exc:  # the machine said no (a full disk, a closed stream): not a bug

@@ -11,7 +11,7 @@ import json
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 from urllib.parse import quote
@@ -23,7 +23,7 @@ from .errors import AuthError, StepError, TemplateError, TransportError
 from .expectations import evaluate
 from .http import DEFAULT_MAX_BODY, HttpResponse, OutgoingRequest, Transport
 from .location import Location
-from .model import NO_AUTH, Collection, PredicateSet, Retry, Step
+from .model import NO_AUTH, AuthSpec, Collection, PredicateSet, Retry, Step
 from .predicates import show
 from .redaction import MASK, Redactor
 from .resultlog import StepLog
@@ -60,14 +60,6 @@ DETAIL_LIMIT = 4096
 """Characters of each body kept in results for steps that did not pass."""
 
 
-class Interrupted(KeyboardInterrupt):
-    """SIGINT or SIGTERM arrived: stop now, keep what ran."""
-
-    def __init__(self, signal_name: str = "SIGINT") -> None:
-        super().__init__(signal_name)
-        self.signal_name = signal_name
-
-
 @dataclass(frozen=True)
 class RunOptions:
     """Everything from the command line that shapes a run (not how it is reported)."""
@@ -86,12 +78,19 @@ class RunOptions:
     max_body: int = DEFAULT_MAX_BODY
     interactive: bool = False
     no_browser: bool = False
-    curl: bool = False
+    data: str | None = None
+    """A data file that overrides every collection's ``data:`` (``--data``)."""
     debug: bool = False  # an unforeseen exception propagates (a traceback), not a step error
 
 
 class Observer(Protocol):
     def step_finished(self, collection: Collection, result: StepResult) -> None: ...
+
+
+class AuthPoolLike(Protocol):
+    """Where a run gets its auth handlers: the suite's pool, shared across collections."""
+
+    def handler(self, spec: AuthSpec, identity: object) -> AuthHandler: ...
 
 
 class _NullObserver:
@@ -149,8 +148,13 @@ class CollectionRun:
         observer: Observer | None = None,
         transport: Transport | None = None,
         auth_hooks: Mapping[str, Any] | None = None,
+        *,
+        pool: AuthPoolLike | None = None,
+        cancel: threading.Event | None = None,
     ) -> None:
         self.collection = collection
+        self._pool = pool
+        self.cancel = cancel if cancel is not None else threading.Event()
         self.options = options
         self.redactor = redactor
         self.observer = observer or _NullObserver()
@@ -221,16 +225,19 @@ class CollectionRun:
     def run(
         self, cancel: threading.Event | None = None, halted: threading.Event | None = None
     ) -> CollectionResult:
-        """Run every step; on SIGINT/SIGTERM the partial result is kept and re-raised.
+        """Run every step and return the result; once ``cancel`` is set no new step starts
+        (the step in flight ends) and the result is marked interrupted.
 
         ``halted`` is shared by the collections of one run: with ``fail_fast``, the first
         failed step anywhere sets it and every step not yet started is skipped."""
         self.started = time.perf_counter()
+        cancel = cancel if cancel is not None else self.cancel
         halted = halted if halted is not None else threading.Event()
         try:
             for step in self.collection.steps:
-                if cancel is not None and cancel.is_set():
-                    raise KeyboardInterrupt
+                if cancel.is_set():
+                    self.interrupted = True
+                    break
                 if halted.is_set():
                     result = StepResult(
                         step.name,
@@ -253,11 +260,9 @@ class CollectionRun:
                     result = self._run_guarded(step)
                     if self.options.fail_fast and result.outcome in (FAILED, ERROR):
                         halted.set()
+                result = replace(result, collection=self.collection.name)
                 self.results.append(result)
                 self.observer.step_finished(self.collection, result)
-        except KeyboardInterrupt:
-            self.interrupted = True
-            raise
         finally:
             self.finished = time.perf_counter()
             self.close()
@@ -566,9 +571,22 @@ class CollectionRun:
             spec = self.collection.auth_block(name)
             if spec is None:  # the loader rejects unknown names; keep a clear error anyway
                 raise AuthError(f"unknown auth block `{name}`")
-            handler = make_handler(spec)
+            if self._pool is None:
+                handler = make_handler(spec)
+            else:
+                handler = self._pool.handler(spec, self._auth_identity(spec))
             self.handlers[name] = handler
         return handler
+
+    def _auth_identity(self, spec: AuthSpec) -> object:
+        """What makes two blocks one token request: the kind and every field as rendered
+        here, the base URL they join, and the folder their files are relative to. A block
+        that cannot be rendered yet (it reads a capture) is this run's own."""
+        try:
+            fields = tuple((key, repr(self.render(value))) for key, value in spec.fields.items)
+        except TemplateError:
+            return (id(self), spec.name)
+        return (spec.type, self.base_url, str(self.collection.directory), fields)
 
     def _auth_name(self, step: Step) -> str | None:
         name = step.auth if step.auth is not None else self.collection.defaults.auth

@@ -13,6 +13,7 @@ import os
 import tempfile
 from array import array
 from collections.abc import Iterator, Sequence
+from dataclasses import fields
 from typing import IO, Any, overload
 
 from .location import Location
@@ -100,46 +101,50 @@ class StepLog(Sequence[StepResult]):
         return os.pread(self._file.fileno(), end - start, start)
 
 
-# -- records: results as plain tuples, which marshal writes and reads fast ------------------
+# -- records: results as plain tuples in field order, which marshal writes and reads fast --
+# The order is the dataclasses' own, so a field added to a result is written and read back
+# without touching this code.
+
+_STEP_FIELDS = tuple(f.name for f in fields(StepResult))
+_LOCATION = _STEP_FIELDS.index("location")
+_REQUEST = _STEP_FIELDS.index("request")
+_RESPONSE = _STEP_FIELDS.index("response")
+_FAILURES = _STEP_FIELDS.index("failures")
+_FAILURE_LOCATION = tuple(f.name for f in fields(Failure)).index("location")
 
 
-def _loc(location: Location | None) -> tuple[str, int, int] | None:
-    return None if location is None else tuple(location)  # type: ignore[return-value]
+def _tuple_of(value: Any) -> tuple[Any, ...] | None:
+    if value is None:
+        return None
+    return tuple(getattr(value, f) for f in value.__slots__)
 
 
 def _pack(r: StepResult) -> tuple[Any, ...]:
-    q, s = r.request, r.response
-    return (
-        r.name,
-        r.outcome,
-        r.duration_ms,
-        _loc(r.location),
-        None
-        if q is None
-        else (q.method, q.url, q.headers, q.body, q.body_size, q.sent, q.form_parts),
-        None
-        if s is None
-        else (s.status, s.reason, s.headers, s.body, s.body_size, s.elapsed_ms, s.http_version),
-        tuple((f.check, f.message, _loc(f.location), f.expected, f.actual) for f in r.failures),
-        r.attempts,
-        r.skip_reason,
-        r.curl,
-        r.captured,
+    record = [getattr(r, name) for name in _STEP_FIELDS]
+    location = record[_LOCATION]
+    record[_LOCATION] = None if location is None else tuple(location)
+    record[_REQUEST] = _tuple_of(record[_REQUEST])
+    record[_RESPONSE] = _tuple_of(record[_RESPONSE])
+    record[_FAILURES] = tuple(
+        tuple(tuple(v) if i == _FAILURE_LOCATION and v is not None else v for i, v in enumerate(t))
+        for t in map(_tuple_of, r.failures)
+        if t is not None
     )
+    return tuple(record)
 
 
 def _unpack(t: tuple[Any, ...]) -> StepResult:
-    name, outcome, duration, location, request, response, failures, *rest = t
-    return StepResult(
-        name,
-        outcome,
-        duration,
-        None if location is None else Location(*location),
-        None if request is None else RequestInfo(*request),
-        None if response is None else ResponseInfo(*response),
-        tuple(
-            Failure(check, message, None if at is None else Location(*at), expected, actual)
-            for check, message, at, expected, actual in failures
-        ),
-        *rest,
-    )
+    record = list(t)
+    location = record[_LOCATION]
+    record[_LOCATION] = None if location is None else Location(*location)
+    request, response = record[_REQUEST], record[_RESPONSE]
+    record[_REQUEST] = None if request is None else RequestInfo(*request)
+    record[_RESPONSE] = None if response is None else ResponseInfo(*response)
+    failures = []
+    for f in record[_FAILURES]:
+        values = list(f)
+        at = values[_FAILURE_LOCATION]
+        values[_FAILURE_LOCATION] = None if at is None else Location(*at)
+        failures.append(Failure(*values))
+    record[_FAILURES] = tuple(failures)
+    return StepResult(*record)

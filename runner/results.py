@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .location import Location
+
+if TYPE_CHECKING:
+    from .redaction import Redactor
 
 PASSED = "passed"
 FAILED = "failed"
@@ -54,8 +58,19 @@ class ResponseInfo:
     http_version: str = "HTTP/1.1"
 
 
+MAIN = "main"
+SETUP = "setup"
+TEARDOWN = "teardown"
+PHASES = (SETUP, MAIN, TEARDOWN)
+
+
 @dataclass(frozen=True, slots=True)
 class StepResult:
+    """One step's outcome (or one iteration's), already redacted.
+
+    ``id`` is stable across runs of the same file (``FILE::NAME``, the name including
+    include and iteration parts), so tools can follow a step between reports."""
+
     name: str
     outcome: str
     duration_ms: float
@@ -65,8 +80,17 @@ class StepResult:
     failures: tuple[Failure, ...] = ()
     attempts: int = 1
     skip_reason: str | None = None
-    curl: str | None = None
     captured: tuple[tuple[str, str], ...] = ()
+    collection: str = ""
+    """The name of the collection result it belongs to."""
+    phase: str = MAIN
+    auth: str | None = None
+    """How this step's token was renewed, if it was: ``refresh_token`` or ``grant``."""
+
+    @property
+    def id(self) -> str:
+        where = self.location.file if self.location is not None else ""
+        return f"{where}::{self.name}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +136,22 @@ class RunResult:
     started_at: str = ""
     load_errors: tuple[str, ...] = field(default=())
     interrupted: str | None = None  # "SIGINT" / "SIGTERM"
+    redactor: Redactor | None = field(default=None, compare=False, repr=False)
+    """The run's redaction set, for reports written later (results are already masked)."""
+
+    @property
+    def ok(self) -> bool:
+        """Every step passed or was skipped, nothing failed to load, nothing interrupted."""
+        return self.summary.ok and not self.load_errors and self.interrupted is None
+
+    @property
+    def exit_code(self) -> int:
+        """The CLI's exit code for this result: 0, 1, 2 (load errors), 130 or 143."""
+        if self.interrupted:
+            return 143 if self.interrupted == "SIGTERM" else 130
+        if self.load_errors:
+            return 2
+        return 0 if self.summary.ok else 1
 
     @property
     def summary(self) -> Summary:

@@ -252,13 +252,13 @@ def _quietly(opener: Any, url: str) -> None:
 
 
 def _prepare(args: Any) -> tuple[Any, Any]:
-    from ..cli import _check_profile, load_environ, parse_vars
     from ..executor import CollectionRun, RunOptions
+    from ..inputs import check_profile, load_environ, parse_vars
     from ..loader import load_paths
     from ..redaction import Redactor
 
     collections = load_paths([args.path])
-    _check_profile(collections, args.profile)
+    check_profile(collections, args.profile)
     options = RunOptions(
         variables=parse_vars(args.var),
         profile=args.profile,

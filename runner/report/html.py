@@ -585,11 +585,6 @@ class _Renderer:
                 f'<span class="muted">({len(step.captured)})</span></summary>'
                 f'<div class="inner">{self.table(step.captured, headers=False)}</div></details>'
             )
-        if step.curl:
-            body.append(
-                '<details class="curl"><summary>As curl</summary>'
-                f'<div class="inner"><pre>{self.t(step.curl)}</pre></div></details>'
-            )
         if body:
             out.append('<div class="step-body">' + "\n".join(body) + "</div>")
         out.append("</article>")
