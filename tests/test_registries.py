@@ -4,11 +4,9 @@ source or predicate cannot be half-added; the public API exports what it says.""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from conftest import EXAMPLES, ROOT
+from conftest import ROOT
 
-import apirun
 from apirun.auth import AUTH_KINDS
 from apirun.captures import CAPTURE_SOURCES
 from apirun.expectations import CHECKS
@@ -68,14 +66,3 @@ def test_every_schema_property_has_a_description() -> None:
 
     walk(SCHEMA, "$")
     assert not missing, missing
-
-
-def test_public_api_loads_and_runs(demo_env: dict[str, str], monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    assert set(apirun.__all__) == {"__version__", "load", "run"}
-    for name in apirun.__all__:
-        assert hasattr(apirun, name)
-    collection = apirun.load(str(EXAMPLES / "01-getting-started.yaml"))
-    assert collection.name == "Getting started" and len(collection.steps) == 3
-    result = apirun.run(collection, environ={"DEMO_URL": demo_env["DEMO_URL"]})
-    assert [s.outcome for s in result.steps] == ["passed"] * 3
-    assert Path(collection.file).name == "01-getting-started.yaml"
