@@ -1,0 +1,74 @@
+"""Deadlines that hold and bounded work on hostile input (issue 13): catastrophic regexes,
+trickling servers, huge templates, odd report paths, a corrupt token cache, and faults that
+are not bugs — each a located error, never a hang or an "internal error"."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import CliResult, clean_env, run_cli
+from servers.faults import FaultServer, start_fault_server
+
+EVIL = "^(a|a)*$"  # `regex` optimises the classic ^(a+)+$; this one it cannot
+
+
+@pytest.fixture(scope="module")
+def faults() -> Iterator[FaultServer]:
+    server = start_fault_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def run(
+    faults: FaultServer, write: Any, body: str, *args: str, timeout: float = 60
+) -> tuple[CliResult, list[dict[str, Any]], float]:
+    path = write('name: bounds\nbase_url: "{{ env.FAULT_URL }}"\n' + body)
+    report = path.parent / "report.json"
+    started = time.perf_counter()
+    result = run_cli(
+        path, "--report-json", report, *args, env=clean_env(FAULT_URL=faults.url), timeout=timeout
+    )
+    took = time.perf_counter() - started
+    assert "Traceback" not in result.all and "internal error" not in result.all, result.all
+    steps = json.loads(report.read_text())["collections"][0]["steps"] if report.exists() else []
+    return result, steps, took
+
+
+def messages(step: dict[str, Any]) -> str:
+    return " | ".join(str(f["message"]) for f in step["failures"])
+
+
+# -- regular expressions ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        f"expect: {{json: {{$.s: {{matches: '{EVIL}'}}}}}}",
+        "capture: {c: {regex: '\"(a|a)*$'}}",
+        f"expect: {{schema: {{type: object, properties: {{s: {{pattern: '{EVIL}'}}}}}}}}",
+        f"expect: {{schema: {{type: object, patternProperties: {{'{EVIL}': {{}}}}}}}}",
+    ],
+    ids=["matches", "capture", "schema-pattern", "schema-patternProperties"],
+)
+def test_a_catastrophic_regex_is_bounded(faults: FaultServer, write: Any, check: str) -> None:
+    url = "/evil-text?n=30"
+    if "patternProperties" in check:
+        url += "&as_key=1"
+    result, steps, took = run(
+        faults,
+        write,
+        f"steps:\n  - name: evil\n    url: {url}\n    timeout: 2\n    {check}\n"
+        "  - {name: after, url: /ok, expect: {status: 200}}\n",
+    )
+    assert took < 15, f"took {took:.1f}s"
+    assert result.code == 1
+    assert steps[0]["outcome"] in ("failed", "error")
+    assert "took longer than" in messages(steps[0])
+    assert steps[1]["outcome"] == "passed"
