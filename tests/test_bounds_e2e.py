@@ -72,3 +72,60 @@ def test_a_catastrophic_regex_is_bounded(faults: FaultServer, write: Any, check:
     assert steps[0]["outcome"] in ("failed", "error")
     assert "took longer than" in messages(steps[0])
     assert steps[1]["outcome"] == "passed"
+
+
+# -- deadlines -------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_trickling_server_cannot_hold_a_step_past_its_timeout(
+    faults: FaultServer, write: Any
+) -> None:
+    _result, steps, took = run(
+        faults,
+        write,
+        "steps:\n  - {name: trickle, url: '/trickle?n=120', timeout: 2}\n"
+        "  - {name: after, url: /ok, expect: {status: 200}}\n",
+    )
+    assert took < 8, f"a 2 s deadline held the run {took:.1f}s (the server trickles for 12 s)"
+    assert steps[0]["outcome"] == "error"
+    assert "timed out after 2s (deadline)" in messages(steps[0])
+    assert steps[1]["outcome"] == "passed"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "block",
+    [
+        "{type: password, grant: login, token_url: /token/trickle, username: u, password: p}",
+        "{type: client-credentials, token_url: /token/trickle, client_id: c, client_secret: s}",
+    ],
+    ids=["login", "oauth2"],
+)
+def test_a_token_request_has_a_deadline(faults: FaultServer, write: Any, block: str) -> None:
+    _result, steps, took = run(
+        faults,
+        write,
+        f"auth:\n  slow: {block}\nsteps:\n  - {{name: needs token, url: /ok, auth: slow}}\n",
+        "--timeout",
+        "2",
+    )
+    assert took < 8, f"a 2 s token deadline held the run {took:.1f}s"
+    assert steps[0]["outcome"] == "error"
+    assert "timed out after 2s (deadline)" in messages(steps[0]), messages(steps[0])
+
+
+def test_a_cancel_ends_a_request_in_flight(faults: FaultServer) -> None:
+    import threading
+
+    from apirun.errors import TransportError
+    from apirun.http import OutgoingRequest, Transport
+
+    cancel = threading.Event()
+    transport = Transport(cancel=cancel)
+    threading.Timer(0.3, cancel.set).start()
+    started = time.perf_counter()
+    with pytest.raises(TransportError, match="cancelled"):
+        transport.send(OutgoingRequest("GET", faults.url + "/trickle?n=100", timeout=30))
+    assert time.perf_counter() - started < 2.5
+    transport.close()
