@@ -129,3 +129,19 @@ def test_a_cancel_ends_a_request_in_flight(faults: FaultServer) -> None:
         transport.send(OutgoingRequest("GET", faults.url + "/trickle?n=100", timeout=30))
     assert time.perf_counter() - started < 2.5
     transport.close()
+
+
+# -- 401 and retry ---------------------------------------------------------------------
+
+
+def test_a_401_with_retry_renews_the_token_once_per_step(faults: FaultServer, write: Any) -> None:
+    before = faults.hits.get("/token/ok", 0)
+    result, steps, _took = run(
+        faults,
+        write,
+        "auth:\n  ok: {type: password, token_url: /token/ok, username: u, password: p}\n"
+        "steps:\n  - name: always 401\n    url: /always-401\n    auth: ok\n"
+        "    retry: {attempts: 5, delay: 0}\n    expect: {status: 200}\n",
+    )
+    assert result.code == 1 and steps[0]["outcome"] == "failed"
+    assert faults.hits.get("/token/ok", 0) - before == 2  # the first token + one renewal
