@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -145,3 +146,63 @@ def test_a_401_with_retry_renews_the_token_once_per_step(faults: FaultServer, wr
     )
     assert result.code == 1 and steps[0]["outcome"] == "failed"
     assert faults.hits.get("/token/ok", 0) - before == 2  # the first token + one renewal
+
+
+# -- the token cache -------------------------------------------------------------------
+
+
+def _code_block(faults: FaultServer) -> str:
+    return (
+        "auth:\n  code:\n    type: oauth2-code\n"
+        f"    authorization_url: {faults.url}/authorize\n"
+        f"    token_url: {faults.url}/token/ok\n    client_id: cli\n"
+        "steps:\n  - {name: needs token, url: /ok, auth: code}\n"
+    )
+
+
+def _run_with_cache(faults: FaultServer, write: Any, cache: Path) -> tuple[CliResult, str]:
+    path = write('name: cache\nbase_url: "{{ env.FAULT_URL }}"\n' + _code_block(faults))
+    report = path.parent / "report.json"
+    env = clean_env(FAULT_URL=faults.url, APIRUN_TOKEN_CACHE=str(cache), CI="true")
+    result = run_cli(path, "--report-json", report, "--no-browser", env=env, timeout=60)
+    assert "Traceback" not in result.all and "internal error" not in result.all, result.all
+    steps = json.loads(report.read_text())["collections"][0]["steps"]
+    return result, messages(steps[0])
+
+
+def test_a_corrupt_cache_entry_is_absent_with_a_warning(
+    faults: FaultServer, write: Any, tmp_path: Path
+) -> None:
+    folder = tmp_path / "cache"
+    folder.mkdir(mode=0o700)
+    cache = folder / "tokens.json"
+    key = f"{faults.url}/token/ok cli"
+    entry = {"access_token": "cached-token", "expires_at": "tomorrow"}
+    cache.write_text(json.dumps({"version": 1, "tokens": {key: entry}}))
+    result, message = _run_with_cache(faults, write, cache)
+    assert result.code == 1
+    assert "corrupt" in message and "expires_at" in message, message
+
+
+def test_the_cache_folder_is_made_private(faults: FaultServer, write: Any, tmp_path: Path) -> None:
+    import os
+    import stat
+
+    folder = tmp_path / "open"
+    folder.mkdir()
+    os.chmod(folder, 0o777)
+    _run_with_cache(faults, write, folder / "tokens.json")
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+def test_the_cache_lock_is_never_followed_through_a_symlink(
+    faults: FaultServer, write: Any, tmp_path: Path
+) -> None:
+    folder = tmp_path / "cache"
+    folder.mkdir(mode=0o700)
+    elsewhere = tmp_path / "elsewhere" / "created-by-apirun"
+    elsewhere.parent.mkdir()
+    (folder / "tokens.json.lock").symlink_to(elsewhere)
+    result, message = _run_with_cache(faults, write, folder / "tokens.json")
+    assert not elsewhere.exists()
+    assert result.code == 1 and "lock" in message, message
