@@ -206,3 +206,86 @@ def test_the_cache_lock_is_never_followed_through_a_symlink(
     result, message = _run_with_cache(faults, write, folder / "tokens.json")
     assert not elsewhere.exists()
     assert result.code == 1 and "lock" in message, message
+
+
+# -- report paths ----------------------------------------------------------------------
+
+
+def _one_step(faults: FaultServer, write: Any) -> Path:
+    path: Path = write(
+        'name: paths\nbase_url: "{{ env.FAULT_URL }}"\nsteps:\n  - {name: ok, url: /ok}\n'
+    )
+    return path
+
+
+def test_a_report_to_dash_is_standard_output(faults: FaultServer, write: Any) -> None:
+    path = _one_step(faults, write)
+    result = run_cli(path, "--report-json", "-", env=clean_env(FAULT_URL=faults.url))
+    assert result.code == 0, result.all
+    report = json.loads(result.out)  # all of stdout is the report
+    assert report["collections"][0]["steps"][0]["outcome"] == "passed"
+    assert "1 passed" in result.err  # the console went to stderr
+
+
+def test_two_reports_to_dash_are_a_bad_option(faults: FaultServer, write: Any) -> None:
+    path = _one_step(faults, write)
+    before = faults.hits.get("/ok", 0)
+    result = run_cli(
+        path, "--report-json", "-", "--report-junit", "-", env=clean_env(FAULT_URL=faults.url)
+    )
+    assert result.code == 2 and "standard output" in result.err, result.all
+    assert faults.hits.get("/ok", 0) == before
+
+
+def test_a_special_file_is_written_in_place_never_replaced(
+    faults: FaultServer, write: Any, tmp_path: Path
+) -> None:
+    import os
+    import stat
+    import threading
+
+    # A FIFO, and a symlink to one (as /dev/stdout is): never /dev/null itself, which a
+    # regression would replace on the machine running the tests.
+    fifo, link = tmp_path / "report.fifo", tmp_path / "link.xml"
+    fifo2 = tmp_path / "junit.fifo"
+    os.mkfifo(fifo)
+    os.mkfifo(fifo2)
+    link.symlink_to(fifo2)
+    got: dict[str, bytes] = {}
+
+    def drain(name: str, p: Path) -> None:
+        got[name] = p.read_bytes()
+
+    readers = [
+        threading.Thread(target=drain, args=("json", fifo), daemon=True),
+        threading.Thread(target=drain, args=("junit", fifo2), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
+    path = _one_step(faults, write)
+    result = run_cli(
+        path, "--report-json", fifo, "--report-junit", link, env=clean_env(FAULT_URL=faults.url)
+    )
+    for reader in readers:
+        reader.join(10)
+    assert result.code == 0, result.all
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and stat.S_ISFIFO(fifo2.stat().st_mode)
+    assert link.is_symlink()
+    assert b"<testsuites" in got["junit"]
+    assert json.loads(got["json"])["summary"]["passed"] == 1
+
+
+def test_a_missing_report_folder_is_exit_2_before_anything_is_sent(
+    faults: FaultServer, write: Any, tmp_path: Path
+) -> None:
+    path = _one_step(faults, write)
+    before = faults.hits.get("/ok", 0)
+    missing = tmp_path / "no" / "such" / "report.json"
+    junit = tmp_path / "report.xml"
+    result = run_cli(
+        path, "--report-json", missing, "--report-junit", junit, env=clean_env(FAULT_URL=faults.url)
+    )
+    assert result.code == 2 and "does not exist" in result.err, result.all
+    assert faults.hits.get("/ok", 0) == before
+    assert not (tmp_path / "no").exists()  # no folder is created
+    assert "<testsuites" in junit.read_text()  # the valid report is still written
