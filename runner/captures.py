@@ -14,7 +14,7 @@ from .errors import TemplateError
 from .http import HttpResponse
 from .jsonpaths import MISSING, all_values, first
 from .model import Capture
-from .predicates import compile_regex
+from .regexes import RegexTimeout, compile_regex, search
 from .templating import Template, Value, as_flag
 
 
@@ -77,7 +77,10 @@ def _regex(cap: Capture, ex: Exchange) -> Any:
         except re.error as exc:
             message = f"invalid regular expression {source!r}: {exc}"
             raise TemplateError(message, cap.location) from None
-    match = pattern.search(ex.response.text)
+    try:
+        match = search(pattern, ex.response.text)
+    except RegexTimeout as exc:
+        raise NotFound(str(exc)) from None
     if match is None:
         raise NotFound(f"/{pattern.pattern}/ does not match the response body")
     group = cap.group if cap.group is not None else (1 if pattern.groups else 0)

@@ -16,7 +16,6 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
@@ -234,29 +233,18 @@ class _Reports:
 
     def check(self) -> None:
         """Refuse, before anything is sent, a report path that can never be written."""
-        for kind, path in self.wanted:
-            if not path.strip():
-                raise UsageError(
-                    f"--report-{kind}: the path is empty",
-                    f"give a file name, e.g. --report-{kind} report.{_EXT[kind]}",
-                )
-            target = Path(path)
-            if target.is_dir():
-                raise UsageError(
-                    f"--report-{kind} {path}: that is a directory",
-                    f"give a file name, e.g. --report-{kind} {target / ('report.' + _EXT[kind])}",
-                )
-            parent = next((p for p in target.absolute().parents if p.exists()), None)
-            if parent is not None and not parent.is_dir():
-                raise UsageError(f"--report-{kind} {path}: {parent} is not a directory")
+        from .report.files import check_report_paths
+
+        check_report_paths(self.wanted)
 
     def write(self, run: RunResult, redactor: Redactor) -> bool:
         """Write every report; False when one could not be written (said on stderr)."""
         from .report import write_report
+        from .report.files import path_problem
 
         ok = True
         for kind, path in self.wanted:
-            if not path.strip():
+            if path_problem(kind, path) is not None:
                 continue  # refused by check(): nowhere to write it
             try:
                 write_report(kind, path, run, redactor)
@@ -422,16 +410,20 @@ def execute(
 
     redactor = Redactor()
     jobs = min(getattr(args, "jobs", 1) or 1, max(len(collections), 1))
+    from .report.files import to_stdout
+
+    out = sys.stderr if to_stdout(_Reports(args).wanted) else sys.stdout  # a report is on stdout
     console = Console(
         ConsoleOptions(
             verbosity=verbosity,
-            colour=use_colour(sys.stdout, args.no_color),
+            colour=use_colour(out, args.no_color),
             curl=getattr(args, "curl", False),
             dry_run=options.dry_run,
             buffered=jobs > 1,
             github=os.environ.get("GITHUB_ACTIONS") == "true",
         ),
         redactor,
+        out,
     )
     if ProgressLine.wanted(sys.stderr, verbosity < 0) and not options.dry_run:
         console.progress = ProgressLine(len(collections))

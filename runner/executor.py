@@ -164,6 +164,7 @@ class CollectionRun:
         self.results = StepLog(on_disk=collection.streamed)
         self.step_filter = StepFilter(options.step_names, options.keywords, options.tags)
         self._later_names: tuple[Step, tuple[tuple[str, Location], ...]] | None = None
+        self._renewed_for_step = False
         self.started: float | None = None
         self.finished: float | None = None
         self.interrupted = False
@@ -187,7 +188,7 @@ class CollectionRun:
     @property
     def transport(self) -> Transport:
         if self._transport is None:
-            self._transport = Transport(max_body=self.options.max_body)
+            self._transport = Transport(max_body=self.options.max_body, cancel=self.cancel)
         return self._transport
 
     def close(self) -> None:
@@ -320,6 +321,7 @@ class CollectionRun:
         except StepError as exc:
             return self._error(step, started, exc, None)
         outcome: StepResult | None = None
+        self._renewed_for_step = False  # a 401 renews the token once per step (SPEC §3)
         for attempt in range(1, attempts + 1):
             outcome, retryable = self._attempt(step, started, attempt)
             if not retryable or attempt == attempts:
@@ -354,13 +356,15 @@ class CollectionRun:
             response = self._send(request)
             if (
                 response.status == 401
+                and not self._renewed_for_step
                 and handler is not None
                 and handler.obtains_tokens
-                and handler.renew(self._auth_context())
             ):
-                request = self.build_request(step)
-                self._apply_auth(step, request)
-                response = self._send(request)
+                self._renewed_for_step = True
+                if handler.renew(self._auth_context()):
+                    request = self.build_request(step)
+                    self._apply_auth(step, request)
+                    response = self._send(request)
         except TransportError as exc:
             return self._error(step, started, exc, request, attempt), True
         except StepError as exc:  # not sent: no request to show

@@ -10,10 +10,14 @@ block added. Bodies are streamed and capped (``max_body``), with an overall dead
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 import re
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from http.cookiejar import DefaultCookiePolicy
@@ -27,6 +31,7 @@ import requests.utils
 import urllib3
 from requests.structures import CaseInsensitiveDict
 
+from . import deadline
 from .errors import TransportError
 from .location import Location
 
@@ -148,9 +153,14 @@ class _Session(requests.Session):
 class Transport:
     """Sends requests on one session; turns every transport fault into a ``TransportError``."""
 
-    def __init__(self, *, max_body: int = DEFAULT_MAX_BODY) -> None:
+    def __init__(
+        self, *, max_body: int = DEFAULT_MAX_BODY, cancel: threading.Event | None = None
+    ) -> None:
         self.max_body = max_body
+        self.cancel = cancel
+        """Set it (the run's interrupt) and a request in flight ends within about a second."""
         self.session = _Session()
+        deadline.mount(self.session)
         self.session.trust_env = False
         self.session.max_redirects = MAX_REDIRECTS
         self.session.headers["User-Agent"] = USER_AGENT
@@ -211,15 +221,50 @@ class Transport:
         )
         return prepared
 
+    def attach(self, session: requests.Session) -> None:
+        """Make another session's requests (the OAuth2 token requests) obey ``exchange``."""
+        deadline.mount(session)
+
+    @contextlib.contextmanager
+    def exchange(self, seconds: float) -> Iterator[deadline.Exchange]:
+        """Requests in the block, on this session or an attached one, end at the deadline
+        or when the transport's cancel is set; ``fired`` on what it yields says which."""
+        with deadline.exchange(seconds, self.cancel) as ex:
+            try:
+                yield ex
+            finally:
+                if ex.fired is not None:
+                    self.session.close()  # the shut connections must not be reused
+
     def send(self, out: OutgoingRequest) -> HttpResponse:
-        try:
-            return self._send(out)
-        except TransportError:
-            raise
-        except requests.exceptions.RequestException as exc:
-            raise TransportError(describe_fault(exc, out), out.location) from None
-        except (OSError, ValueError) as exc:
-            raise TransportError(f"request failed: {exc}", out.location) from None
+        timeout = out.timeout
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool):
+            raise TransportError(
+                f"`timeout` must be a number of seconds, got {timeout!r}", out.location
+            )
+        if not math.isfinite(timeout) or timeout <= 0:
+            raise TransportError(
+                f"`timeout` must be a positive number of seconds, got {timeout:g}", out.location
+            )
+        if self.cancel is not None and self.cancel.is_set():
+            raise TransportError(fired_message("cancelled", out.timeout, out.url), out.location)
+        with self.exchange(timeout) as ex:
+            try:
+                response = self._send(out)
+            except TransportError:
+                if ex.fired is None:
+                    raise
+            except requests.exceptions.RequestException as exc:
+                if ex.fired is None:
+                    raise TransportError(describe_fault(exc, out), out.location) from None
+            except (OSError, ValueError) as exc:
+                if ex.fired is None:
+                    raise TransportError(f"request failed: {exc}", out.location) from None
+            else:
+                if ex.fired is None:
+                    return response
+        assert ex.fired is not None
+        raise TransportError(fired_message(ex.fired, out.timeout, out.url), out.location)
 
     def _send(self, out: OutgoingRequest) -> HttpResponse:
         kwargs: dict[str, Any] = {}
@@ -329,6 +374,21 @@ def _size(n: int) -> str:
             )
         n = n / 1024  # type: ignore[assignment]
     return f"{n} bytes"  # pragma: no cover
+
+
+def fired_message(why: str, seconds: float, url: str) -> str:
+    """What an exchange that the watchdog ended reads as."""
+    try:
+        target = urlsplit(url).netloc or url
+    except ValueError:
+        target = url
+    if why == "cancelled":
+        return f"cancelled: the run was interrupted while the request to {target} was in flight"
+    return (
+        f"timed out after {seconds:g}s (deadline): the exchange with {target} — connecting, "
+        "sending, the headers and the full body — did not finish in time (raise `timeout` "
+        "on the step, or --timeout)"
+    )
 
 
 def describe_fault(exc: Exception, out: OutgoingRequest) -> str:

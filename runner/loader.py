@@ -36,7 +36,8 @@ from .model import (
     Retry,
     Step,
 )
-from .predicates import PREDICATES, TYPE_NAMES, compile_regex
+from .predicates import PREDICATES, TYPE_NAMES
+from .regexes import Pattern, compile_regex
 from .schema import closest, did_you_mean, part_checks, validate
 from .templating import (
     MapValue,
@@ -770,7 +771,7 @@ class _Builder:
             self.error(f"invalid JSONPath {path!r}: {exc}", location, hint)
             return None
 
-    def regex(self, pattern: str, location: Location) -> re.Pattern[str] | None:
+    def regex(self, pattern: str, location: Location) -> Pattern | None:
         if "{{" in pattern:
             return None
         try:

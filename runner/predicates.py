@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 from .jsonpaths import MISSING
+from .regexes import RegexTimeout, compile_regex, search
 from .templating import holds
 
 PredicateFn = Callable[[Any, Any], "str | None"]
@@ -163,16 +163,6 @@ def _not_contains(actual: Any, operand: Any) -> str | None:
     return f"expected {show(actual)} not to contain {show(operand)}" if result else None
 
 
-@lru_cache(maxsize=512)
-def compile_regex(pattern: str) -> re.Pattern[str]:
-    """``re.compile`` whose every failure is ``re.error`` (huge repeats overflow, deep
-    nesting recurses: found by fuzzing)."""
-    try:
-        return re.compile(pattern)
-    except (OverflowError, RecursionError, ValueError) as exc:
-        raise re.error(str(exc) or type(exc).__name__) from None
-
-
 def _matches(actual: Any, operand: Any) -> str | None:
     if actual is MISSING:
         return _missing(actual)
@@ -182,7 +172,11 @@ def _matches(actual: Any, operand: Any) -> str | None:
         rx = compile_regex(str(operand))
     except re.error as exc:
         return f"invalid regular expression {show(operand)}: {exc}"
-    return None if rx.search(actual) else f"{show(actual)} does not match /{operand}/"
+    try:
+        found = search(rx, actual)
+    except RegexTimeout as exc:
+        return str(exc)
+    return None if found else f"{show(actual)} does not match /{operand}/"
 
 
 TYPE_NAMES = ("string", "number", "integer", "boolean", "array", "object", "null")

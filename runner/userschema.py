@@ -5,9 +5,12 @@ checked when the collection loads — not discovered as a crash on the first res
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from .regexes import RegexTimeout, compile_regex, search
 
 MAX_SCHEMA_BYTES = 5 * 1024 * 1024
 
@@ -79,7 +82,63 @@ def build_validator(schema: dict[str, Any], base: Path) -> Any:
             resolver.lookup(ref)
         except Unresolvable as exc:
             raise SchemaProblem(f"`$ref: {ref}` does not resolve: {_why(exc)}") from None
-    return cls(schema, registry=registry)
+    return _bounded(cls)(schema, registry=registry)
+
+
+def _bounded(cls: Any) -> Any:
+    """``cls`` whose ``pattern``, ``patternProperties`` and ``additionalProperties`` search
+    with the bounded engine (``regexes``): a catastrophic ``pattern`` is a validation error
+    that says so, not a hung run."""
+    from jsonschema import ValidationError, validators
+
+    def matches(pattern: str, text: str) -> bool:
+        try:
+            return search(compile_regex(pattern), text) is not None
+        except re.error:
+            return re.search(pattern, text) is not None  # what jsonschema itself accepts
+
+    def pattern(validator: Any, patrn: str, instance: Any, schema: Any) -> Iterator[Any]:
+        if not validator.is_type(instance, "string"):
+            return
+        try:
+            ok = matches(patrn, instance)
+        except RegexTimeout as exc:
+            yield ValidationError(str(exc))
+            return
+        if not ok:
+            yield ValidationError(f"{instance!r} does not match {patrn!r}")
+
+    def pattern_properties(validator: Any, pp: Any, instance: Any, schema: Any) -> Iterator[Any]:
+        if not validator.is_type(instance, "object"):
+            return
+        for patrn, subschema in pp.items():
+            for k, v in instance.items():
+                try:
+                    hit = matches(patrn, k)
+                except RegexTimeout as exc:
+                    yield ValidationError(str(exc))
+                    return
+                if hit:
+                    yield from validator.descend(v, subschema, path=k, schema_path=patrn)
+
+    original = cls.VALIDATORS.get("additionalProperties")
+
+    def additional(validator: Any, ap: Any, instance: Any, schema: Any) -> Iterator[Any]:
+        patterns = list(schema.get("patternProperties", {})) if isinstance(schema, dict) else []
+        if patterns and validator.is_type(instance, "object"):
+            try:
+                for key in instance:
+                    for patrn in patterns:
+                        matches(patrn, key)
+            except RegexTimeout as exc:
+                yield ValidationError(str(exc))
+                return
+        yield from original(validator, ap, instance, schema)
+
+    keywords = {"pattern": pattern, "patternProperties": pattern_properties}
+    if original is not None:
+        keywords["additionalProperties"] = additional
+    return validators.extend(cls, keywords)  # type: ignore[no-untyped-call]
 
 
 def _why(exc: BaseException) -> str:

@@ -147,7 +147,7 @@ GOLDEN = [
         "name: x\nsteps:\n  - name: a\n    url: /x\n    expect:\n      body: {matches: 'a(b'}\n",
         6,
         23,
-        "invalid regular expression 'a(b': missing ), unterminated subpattern at position 1",
+        "invalid regular expression 'a(b': missing ) at position 3",
         None,
     ),
     (

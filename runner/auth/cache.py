@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..errors import AuthError
 from .tokens import Token
 
 
@@ -43,9 +44,13 @@ class TokenCache:
         if self._held:
             yield
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._private_folder()
         lock_path = self.path.with_name(self.path.name + ".lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:  # never through a symlink: it could make apirun create a file anywhere
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:
+            message = f"cannot open the token cache lock {lock_path}: {exc.strerror}"
+            raise AuthError(message) from None
         try:
             try:
                 import fcntl
@@ -58,6 +63,22 @@ class TokenCache:
         finally:
             self._held = False
             os.close(fd)
+
+    def _private_folder(self) -> None:
+        """The cache folder exists and is 0700: a folder others can write lets them swap
+        the cache or its lock. One of ours is fixed; one of someone else's is refused."""
+        folder = self.path.parent
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        st = folder.stat()
+        if st.st_mode & 0o077 == 0:
+            return
+        if st.st_uid != os.getuid():
+            raise AuthError(
+                f"the token cache folder {folder} is open to other users (mode "
+                f"{st.st_mode & 0o777:o}) and belongs to someone else: make it 0700, or set "
+                "APIRUN_TOKEN_CACHE to a file in a private folder"
+            )
+        os.chmod(folder, 0o700)
 
     def _read(self) -> dict[str, Any]:
         try:
@@ -82,17 +103,31 @@ class TokenCache:
             raise
 
     def get(self, key: str) -> Token | None:
+        return self.lookup(key)[0]
+
+    def lookup(self, key: str) -> tuple[Token | None, str | None]:
+        """The cached token, and a warning when the entry is there but unreadable (then it
+        counts as absent: a new login replaces it). The caller decides how to show it."""
         entry = self._read().get(key)
+        if entry is None:
+            return None, None
         if not isinstance(entry, dict) or not entry.get("access_token"):
-            return None
-        return Token(
-            access_token=str(entry["access_token"]),
-            obtained_at=float(entry.get("obtained_at") or time.time()),
-            expires_at=float(entry["expires_at"]) if entry.get("expires_at") else None,
-            refresh_token=entry.get("refresh_token") or None,
-            scope=entry.get("scope") or None,
-            token_type=str(entry.get("token_type") or "Bearer"),
-        )
+            return None, f"the token cache entry in {self.path} is not a token: ignored"
+        try:
+            refresh = entry.get("refresh_token") or None
+            scope = entry.get("scope") or None
+            if refresh is not None and not isinstance(refresh, str):
+                raise ValueError(f"`refresh_token` is {refresh!r}, not a text")
+            return Token(
+                access_token=str(entry["access_token"]),
+                obtained_at=_number(entry, "obtained_at") or time.time(),
+                expires_at=_number(entry, "expires_at"),
+                refresh_token=refresh,
+                scope=scope,
+                token_type=str(entry.get("token_type") or "Bearer"),
+            ), None
+        except ValueError as exc:
+            return None, f"the token cache entry in {self.path} is corrupt ({exc}): ignored"
 
     def put(self, key: str, token: Token) -> None:
         with self.lock():
@@ -115,3 +150,12 @@ class TokenCache:
             del tokens[key]
             self._write(tokens)
             return True
+
+
+def _number(entry: dict[str, Any], name: str) -> float | None:
+    value = entry.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"`{name}` is {value!r}, not a number")
+    return float(value)

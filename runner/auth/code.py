@@ -58,7 +58,11 @@ class AuthorizationCodeAuth(OAuthGrant):
         key = self._key(ctx)
         if cache is not None:
             with cache.lock():
-                cached = cache.get(key)
+                cached, warning = cache.lookup(key)
+                if warning is not None:
+                    reasons.append(warning)
+                    if ctx.notify is not None:
+                        ctx.notify(f"warning: auth block `{self.name}`: {warning}")
                 if cached is not None:
                     ctx.redactor.add(cached.access_token)
                     ctx.redactor.add(cached.refresh_token)

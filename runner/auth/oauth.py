@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
-from ..http import OutgoingRequest, describe_fault
+from ..errors import AuthError
+from ..http import OutgoingRequest, describe_fault, fired_message
 from ..templating import as_text
 from .base import AuthContext
 from .tokens import Token, TokenAuth
@@ -85,6 +86,7 @@ class OAuthGrant(TokenAuth):
 
         session = OAuth2Session(client=client, **kwargs)
         session.trust_env = True
+        ctx.transport.attach(session)
         seen: dict[str, Any] = {}
 
         def remember(response: Any) -> Any:
@@ -97,6 +99,18 @@ class OAuthGrant(TokenAuth):
 
     def call(self, ctx: AuthContext, url: str, what: str, seen: dict[str, Any], fn: Any) -> Token:
         """Run one token request; every failure becomes an ``AuthError`` naming the block."""
+        with ctx.transport.exchange(ctx.timeout) as exchange:  # a deadline, as a step's (§3.1)
+            try:
+                token = self._fetch(ctx, url, what, seen, fn)
+            except AuthError:
+                if exchange.fired is None:
+                    raise
+        if exchange.fired is not None:
+            fault = fired_message(exchange.fired, ctx.timeout, url)
+            raise self.error(f"{what} to {url} failed: {fault}")
+        return token
+
+    def _fetch(self, ctx: AuthContext, url: str, what: str, seen: dict[str, Any], fn: Any) -> Token:
         import requests
         from oauthlib.oauth2 import OAuth2Error
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from ..redaction import Redactor
 from ..results import RunResult
-from .files import write_atomic
+from .files import write_report_file
 
 
 def _json(run: RunResult, redactor: Redactor) -> str:
@@ -36,7 +36,7 @@ REPORTERS: dict[str, Callable[[RunResult, Redactor], str]] = {
 
 
 def write_report(kind: str, path: str, run: RunResult, redactor: Redactor) -> None:
-    write_atomic(path, REPORTERS[kind](run, redactor))
+    write_report_file(path, REPORTERS[kind](run, redactor))
 
 
 __all__ = ["REPORTERS", "write_report"]

@@ -137,10 +137,46 @@ class FaultHandler(BaseHTTPRequestHandler):
             self._send(200, dict(self.headers.items()))
         elif path == "/set-cookie":
             self._send(200, {"ok": True}, Set_Cookie="session=fault-cookie-value; Path=/")
+        elif path == "/evil-text":  # what a catastrophic pattern chokes on
+            n = int(self.query.get("n", "32"))
+            text = "a" * n + "!"
+            self._send(200, {text: 1} if "as_key" in self.query else {"s": text})
+        elif path == "/trickle":  # a byte every `ms` milliseconds, for `n` bytes
+            self._trickle(int(self.query.get("n", "200")), int(self.query.get("ms", "100")))
+        elif path == "/charset":
+            cs = self.query.get("cs", "bogus")
+            self._send(200, b'{"a": "caf\xc3\xa9"}', f"application/json; charset={cs}")
+        elif path == "/raw":  # whatever bytes the test names, then the connection closes
+            self._raw(self.query.get("kind", "http09"))
         elif path.startswith("/token/"):
             self._token(path.rsplit("/", 1)[1])
         else:
             self._send(404, {"error": "not found"})
+
+    def _trickle(self, n: int, ms: int) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(n + 2))
+        self.end_headers()
+        self.wfile.write(b'"')
+        for _ in range(n):
+            self.wfile.write(b"x")
+            self.wfile.flush()
+            if self.server.stopping.wait(ms / 1000):
+                return
+        self.wfile.write(b'"')
+
+    def _raw(self, kind: str) -> None:
+        data = {
+            "http09": b"hello, no status line\n",
+            "bad-status": b"HTTP/1.1 abc\r\nContent-Length: 0\r\n\r\n",
+            "long-header": b"HTTP/1.1 200 OK\r\nX-Long: "
+            + b"x" * 200_000
+            + b"\r\nContent-Length: 0\r\n\r\n",
+        }[kind]
+        self.wfile.write(data)
+        self.wfile.flush()
+        self.close_connection = True
 
     def _big(self, size: int) -> None:
         head, tail = b'{"data": "', b'"}'
@@ -184,6 +220,8 @@ class FaultHandler(BaseHTTPRequestHandler):
                 200,
                 {"access_token": f"fault-token-{n}", "token_type": "bearer", "expires_in": 3600},
             )
+        elif kind == "trickle":  # a token endpoint that never quite answers
+            self._trickle(int(self.query.get("n", "200")), 100)
         elif kind == "echo-form":  # the token is the form it was asked with: tests read it
             self._send(200, {"access_token": self.body.decode(), "token_type": "bearer"})
         elif kind == "short-refreshable":  # a 1 s token that comes with a refresh token
