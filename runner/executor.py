@@ -20,7 +20,7 @@ from .auth import AuthContext, AuthHandler, make_handler
 from .auth.base import terminal_prompt
 from .captures import CAPTURE_SOURCES, Exchange, NotFound
 from .errors import AuthError, StepError, TemplateError, TransportError
-from .expectations import evaluate
+from .expectations import evaluate, json_value, masked
 from .http import DEFAULT_MAX_BODY, HttpResponse, OutgoingRequest, Transport
 from .location import Location
 from .model import NO_AUTH, Collection, PredicateSet, Retry, Step
@@ -373,12 +373,22 @@ class CollectionRun:
                 else:
                     failures.append(
                         Failure(
-                            f"capture {capture.name}", self.redactor(str(exc)), capture.location
+                            f"capture {capture.name}",
+                            self.redactor(str(exc)),
+                            capture.location,
+                            _capture_source(capture),
                         )
                     )
                     continue
             except TemplateError as exc:
-                failures.append(Failure(f"capture {capture.name}", exc.message, capture.location))
+                failures.append(
+                    Failure(
+                        f"capture {capture.name}",
+                        exc.message,
+                        capture.location,
+                        _capture_source(capture),
+                    )
+                )
                 continue
             captured[capture.name] = value
             self.context[capture.name] = value
@@ -594,8 +604,8 @@ class CollectionRun:
             failure.check,
             r(failure.message),
             failure.location,
-            r(failure.expected) if failure.expected is not None else None,
-            r(failure.actual) if failure.actual is not None else None,
+            masked(failure.expected, r),
+            masked(failure.actual, r),
         )
 
     def _request_info(
@@ -824,6 +834,12 @@ def _bounded(value: Any, key: str, low: float, high: float, retry: Retry) -> flo
             f"`{key}` must be a number from {low:g} to {high:g}, not {show(value)}", retry.location
         )
     return number
+
+
+def _capture_source(capture: Any) -> dict[str, Any]:
+    """A capture's source as the report shows it: ``{"json": "$.id"}``."""
+    argument = capture.argument
+    return {capture.source: json_value(getattr(argument, "source", argument))}
 
 
 def _ms(started: float) -> float:

@@ -604,10 +604,8 @@ class _Renderer:
         if f.expected is not None or f.actual is not None:
             out.append('<div class="expected-actual">')
             for label, value in (("expected", f.expected), ("actual", f.actual)):
-                if value is not None:
-                    out.append(
-                        f'<div class="{label}"><h4>{label}</h4><pre>{self.t(value)}</pre></div>'
-                    )
+                shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+                out.append(f'<div class="{label}"><h4>{label}</h4><pre>{self.t(shown)}</pre></div>')
             out.append("</div>")
         out.append("</li>")
         return "".join(out)
