@@ -46,6 +46,17 @@ class _Parser(argparse.ArgumentParser):
 # -- arguments ------------------------------------------------------------------------------
 
 
+def _add_colour_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default=None,
+        help="colour the console: auto (on a terminal; NO_COLOR means never, FORCE_COLOR "
+        "always), always or never",
+    )
+    p.add_argument("--no-color", action="store_true", help="the same as --color never")
+
+
 def _add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--var",
@@ -113,7 +124,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         help="print requests and responses (-vv: bodies in full)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
-    p.add_argument("--no-color", action="store_true", help="no colour (also NO_COLOR)")
+    _add_colour_options(p)
     _add_report_options(p)
     p.add_argument(
         "--no-browser",
@@ -182,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="count", default=0, help="print requests and responses"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
-    p.add_argument("--no-color", action="store_true", help="no colour (also NO_COLOR)")
+    _add_colour_options(p)
     _add_report_options(p)
     p.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
 
@@ -508,7 +519,7 @@ def execute(
     console = Console(
         ConsoleOptions(
             verbosity=verbosity,
-            colour=use_colour(sys.stdout, args.no_color),
+            colour=use_colour(sys.stdout, args.no_color, getattr(args, "color", None)),
             curl=getattr(args, "curl", False),
             dry_run=options.dry_run,
             buffered=jobs > 1,
