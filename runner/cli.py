@@ -79,6 +79,16 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
         help="skip TLS verification and allow plain-http token URLs to remote hosts",
     )
     p.add_argument("--timeout", type=float, metavar="S", help="default request timeout (30)")
+    p.add_argument(
+        "--netrc",
+        action="store_true",
+        help="apply ~/.netrc (or NETRC) credentials to requests without auth (off by default)",
+    )
+    p.add_argument(
+        "--proxy",
+        metavar="URL",
+        help="send every request through this proxy (wins over HTTP(S)_PROXY and NO_PROXY)",
+    )
 
 
 _DEBUG_HELP = "show Python tracebacks (for bug reports)"
@@ -471,6 +481,8 @@ def cmd_run(
         dry_run=args.dry_run,
         detail_limit=detail,
         max_body=args.max_body if args.max_body is not None else 10 * 1024 * 1024,
+        netrc=getattr(args, "netrc", False),
+        proxy=getattr(args, "proxy", None),
         interactive=_interactive(),
         no_browser=args.no_browser,
         curl=args.curl,
@@ -515,6 +527,10 @@ def execute(
     from .results import RunResult
 
     redactor = Redactor()
+    from .http import proxy_secrets
+
+    for value in proxy_secrets(os.environ, options.proxy):
+        redactor.add(value)
     jobs = min(getattr(args, "jobs", 1) or 1, max(len(collections), 1))
     console = Console(
         ConsoleOptions(

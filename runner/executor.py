@@ -84,6 +84,8 @@ class RunOptions:
     dry_run: bool = False
     detail_limit: int | None = 0  # body chars kept for passed steps: 0 none, None all
     max_body: int = DEFAULT_MAX_BODY
+    netrc: bool = False  # --netrc: apply ~/.netrc (or NETRC) credentials
+    proxy: str | None = None  # --proxy URL: wins over HTTP(S)_PROXY / NO_PROXY
     interactive: bool = False
     no_browser: bool = False
     curl: bool = False
@@ -183,7 +185,9 @@ class CollectionRun:
     @property
     def transport(self) -> Transport:
         if self._transport is None:
-            self._transport = Transport(max_body=self.options.max_body)
+            self._transport = Transport(
+                max_body=self.options.max_body, netrc=self.options.netrc, proxy=self.options.proxy
+            )
         return self._transport
 
     def close(self) -> None:
