@@ -46,6 +46,9 @@ def test_apirun_demo_runs_every_example(tmp_path: Path) -> None:
     suites = ET.parse(tmp_path / "j.xml").getroot().findall("testsuite")
     assert len(suites) == len(EXAMPLE_FILES)
     assert "0 failed" in result.out
+    # The user has nothing to do: the demo plays the browser itself, and says so.
+    assert "log in with your browser" not in result.all
+    assert "the demo plays the browser itself" in result.err
 
 
 def test_demo_on_a_taken_port_and_output_to_a_full_disk_are_plain_errors(demo: DemoServer) -> None:
