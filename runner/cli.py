@@ -9,6 +9,7 @@ This is the only place that catches apirun's errors and turns them into exit cod
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import re
@@ -491,7 +492,43 @@ def cmd_run(
     if args.insecure:
         print("warning: --insecure: TLS certificates are not verified", file=sys.stderr)
     _warn_if_nothing_selected(args, collections)
+    _warn_unused_vars(variables, collections)
     return execute(args, collections, options, started_at, verbosity, auth_hooks)
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _warn_unused_vars(variables: Sequence[tuple[str, Any]], collections: list[Collection]) -> None:
+    """A ``--var NAME`` that no collection of the run mentions is most likely a typo: say
+    so on stderr with the closest name (the exit code is unchanged). A name counts as
+    used if it is a word of a collection file or of a YAML file beside it (fragments)."""
+    from .schema import did_you_mean
+
+    if not variables:
+        return
+    words: set[str] = set()
+    declared: set[str] = set()
+    folders: set[Path] = set()
+    for c in collections:
+        declared.update(name for name, _ in c.variables)
+        folders.add(c.path.parent)
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            words.update(_WORD.findall(c.path.read_text(encoding="utf-8")))
+    unused = [name for name, _ in variables if name not in words and name not in declared]
+    for folder in folders if unused else ():  # fragments are read only when needed
+        for f in (*folder.rglob("*.yaml"), *folder.rglob("*.yml")):
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                words.update(_WORD.findall(f.read_text(encoding="utf-8")))
+    for name, _ in variables:
+        if name in words or name in declared:
+            continue
+        hint = did_you_mean(name, declared or words)
+        print(
+            f"warning: --var {name} is not used by any collection of this run"
+            + (f"; {hint}" if hint else ""),
+            file=sys.stderr,
+        )
 
 
 def _warn_if_nothing_selected(args: argparse.Namespace, collections: list[Collection]) -> None:

@@ -32,3 +32,23 @@ def test_every_missing_path_is_named(write, tmp_path: Path) -> None:  # type: ig
     assert f"no such file or directory: {tmp_path / 'a.yaml'}" in result.err
     assert f"no such file or directory: {tmp_path / 'b.yaml'}" in result.err
     assert "unknown key `metod`" in result.err  # the files that exist are checked too
+
+
+def test_an_unused_var_is_warned_about_with_the_closest_name(
+    write, demo_env: dict[str, str]
+) -> None:  # type: ignore[no-untyped-def]
+    path = write(
+        """
+        name: vars
+        base_url: "{{ env.DEMO_URL }}"
+        variables: {page_size: 10}
+        steps:
+          - name: s
+            url: /echo?size={{ page_size }}
+        """
+    )
+    result = run_cli(path, "--var", "pagesize=5", "--var", "page_size=3", env=demo_env)
+    assert result.code == 0, result.all  # the exit code is unchanged
+    assert "warning: --var pagesize is not used" in result.err
+    assert "did you mean `page_size`?" in result.err
+    assert "--var page_size" not in result.err
