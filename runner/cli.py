@@ -41,6 +41,17 @@ class _Parser(argparse.ArgumentParser):
 # -- arguments ------------------------------------------------------------------------------
 
 
+def _add_colour_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default=None,
+        help="colour the console: auto (on a terminal; NO_COLOR means never, FORCE_COLOR "
+        "always), always or never",
+    )
+    p.add_argument("--no-color", action="store_true", help="the same as --color never")
+
+
 def _add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--var",
@@ -63,6 +74,16 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
         help="skip TLS verification and allow plain-http token URLs to remote hosts",
     )
     p.add_argument("--timeout", type=float, metavar="S", help="default request timeout (30)")
+    p.add_argument(
+        "--netrc",
+        action="store_true",
+        help="apply ~/.netrc (or NETRC) credentials to requests without auth (off by default)",
+    )
+    p.add_argument(
+        "--proxy",
+        metavar="URL",
+        help="send every request through this proxy (wins over HTTP(S)_PROXY and NO_PROXY)",
+    )
 
 
 _DEBUG_HELP = "show Python tracebacks (for bug reports)"
@@ -108,7 +129,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         help="print requests and responses (-vv: bodies in full)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
-    p.add_argument("--no-color", action="store_true", help="no colour (also NO_COLOR)")
+    _add_colour_options(p)
     _add_report_options(p)
     p.add_argument(
         "--no-browser",
@@ -177,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="count", default=0, help="print requests and responses"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
-    p.add_argument("--no-color", action="store_true", help="no colour (also NO_COLOR)")
+    _add_colour_options(p)
     _add_report_options(p)
     p.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
 
@@ -364,6 +385,8 @@ def cmd_run(
         dry_run=args.dry_run,
         detail_limit=detail,
         max_body=args.max_body if args.max_body is not None else 10 * 1024 * 1024,
+        netrc=getattr(args, "netrc", False),
+        proxy=getattr(args, "proxy", None),
         interactive=_interactive(),
         no_browser=args.no_browser,
         debug=args.debug,
@@ -371,7 +394,15 @@ def cmd_run(
     if args.insecure:
         print("warning: --insecure: TLS certificates are not verified", file=sys.stderr)
     _warn_if_nothing_selected(args, collections)
+    _warn_unused_vars(variables, collections)
     return execute(args, collections, options, started_at, verbosity, auth_hooks)
+
+
+def _warn_unused_vars(variables: Sequence[tuple[str, Any]], collections: list[Collection]) -> None:
+    from .inputs import unused_variable_warnings
+
+    for warning in unused_variable_warnings(variables, collections):
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def _warn_if_nothing_selected(args: argparse.Namespace, collections: list[Collection]) -> None:
@@ -409,6 +440,10 @@ def execute(
     from .suite import SuiteOptions, run_suite
 
     redactor = Redactor()
+    from .http import proxy_secrets
+
+    for value in proxy_secrets(os.environ, options.proxy):
+        redactor.add(value)
     jobs = min(getattr(args, "jobs", 1) or 1, max(len(collections), 1))
     from .report.files import to_stdout
 
@@ -416,7 +451,7 @@ def execute(
     console = Console(
         ConsoleOptions(
             verbosity=verbosity,
-            colour=use_colour(out, args.no_color),
+            colour=use_colour(out, args.no_color, getattr(args, "color", None)),
             curl=getattr(args, "curl", False),
             dry_run=options.dry_run,
             buffered=jobs > 1,

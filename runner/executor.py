@@ -20,7 +20,7 @@ from .auth import AuthContext, AuthHandler, make_handler
 from .auth.base import terminal_prompt
 from .captures import CAPTURE_SOURCES, Exchange, NotFound
 from .errors import AuthError, StepError, TemplateError, TransportError
-from .expectations import evaluate
+from .expectations import evaluate, json_value, masked
 from .http import DEFAULT_MAX_BODY, HttpResponse, OutgoingRequest, Transport
 from .location import Location
 from .model import NO_AUTH, AuthSpec, Collection, PredicateSet, Retry, Step
@@ -76,6 +76,8 @@ class RunOptions:
     dry_run: bool = False
     detail_limit: int | None = 0  # body chars kept for passed steps: 0 none, None all
     max_body: int = DEFAULT_MAX_BODY
+    netrc: bool = False  # --netrc: apply ~/.netrc (or NETRC) credentials
+    proxy: str | None = None  # --proxy URL: wins over HTTP(S)_PROXY / NO_PROXY
     interactive: bool = False
     no_browser: bool = False
     data: str | None = None
@@ -188,7 +190,12 @@ class CollectionRun:
     @property
     def transport(self) -> Transport:
         if self._transport is None:
-            self._transport = Transport(max_body=self.options.max_body, cancel=self.cancel)
+            self._transport = Transport(
+                max_body=self.options.max_body,
+                netrc=self.options.netrc,
+                proxy=self.options.proxy,
+                cancel=self.cancel,
+            )
         return self._transport
 
     def close(self) -> None:
@@ -382,12 +389,22 @@ class CollectionRun:
                 else:
                     failures.append(
                         Failure(
-                            f"capture {capture.name}", self.redactor(str(exc)), capture.location
+                            f"capture {capture.name}",
+                            self.redactor(str(exc)),
+                            capture.location,
+                            _capture_source(capture),
                         )
                     )
                     continue
             except TemplateError as exc:
-                failures.append(Failure(f"capture {capture.name}", exc.message, capture.location))
+                failures.append(
+                    Failure(
+                        f"capture {capture.name}",
+                        exc.message,
+                        capture.location,
+                        _capture_source(capture),
+                    )
+                )
                 continue
             captured[capture.name] = value
             self.context[capture.name] = value
@@ -616,8 +633,8 @@ class CollectionRun:
             failure.check,
             r(failure.message),
             failure.location,
-            r(failure.expected) if failure.expected is not None else None,
-            r(failure.actual) if failure.actual is not None else None,
+            masked(failure.expected, r),
+            masked(failure.actual, r),
         )
 
     def _request_info(
@@ -846,6 +863,12 @@ def _bounded(value: Any, key: str, low: float, high: float, retry: Retry) -> flo
             f"`{key}` must be a number from {low:g} to {high:g}, not {show(value)}", retry.location
         )
     return number
+
+
+def _capture_source(capture: Any) -> dict[str, Any]:
+    """A capture's source as the report shows it: ``{"json": "$.id"}``."""
+    argument = capture.argument
+    return {capture.source: json_value(getattr(argument, "source", argument))}
 
 
 def _ms(started: float) -> float:

@@ -23,6 +23,54 @@ Render = Callable[[Value], Any]
 STATUS_CLASS = re.compile(r"^([1-5])xx$")
 
 
+MAX_TEXT = 4096
+"""Strings in a failure's ``expected``/``actual`` longer than this are cut (after masking)."""
+
+
+def json_value(value: Any) -> Any:
+    """``value`` as a JSON value (what the report writes): the value itself, never its repr."""
+    if value is MISSING:
+        return None
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        finite = value == value and value not in (float("inf"), float("-inf"))
+        return value if finite else str(value)
+    if isinstance(value, dict):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_value(v) for v in value]
+    if isinstance(value, PredicateSet):
+        return {p.name: json_value(p.operand) for p in value.predicates}
+    return as_text(value)
+
+
+def masked(value: Any, redact: Callable[[str], str]) -> Any:
+    """Every string inside a JSON value masked, then cut at ``MAX_TEXT`` characters."""
+    if isinstance(value, str):
+        text = redact(value)
+        return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "…"
+    if isinstance(value, dict):
+        return {redact(k): masked(v, redact) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(v, redact) for v in value]
+    return value
+
+
+def _expected_map(pset: PredicateSet, render: Render) -> dict[str, Any]:
+    """A predicate map with its operands rendered: ``{"contains": "xml"}``."""
+    out: dict[str, Any] = {}
+    for pred in pset.predicates:
+        if isinstance(pred.operand, PredicateSet):
+            out[pred.name] = _expected_map(pred.operand, render)
+        else:
+            try:
+                out[pred.name] = json_value(render(pred.operand))
+            except TemplateError:
+                out[pred.name] = json_value(pred.operand)
+    return out
+
+
 def check_predicates(
     pset: PredicateSet, actual: Any, render: Render, text: bool = False
 ) -> list[tuple[str, str]]:
@@ -67,8 +115,9 @@ def match(check: Check, actual: Any, render: Render) -> list[Failure]:
     """Compare ``actual`` to the check's expected value or predicate map."""
     expected = check.expected
     if isinstance(expected, PredicateSet):
+        wanted = _expected_map(expected, render)
         return [
-            Failure(f"{check.label} {name}", reason, check.location, None, show(actual))
+            Failure(f"{check.label} {name}", reason, check.location, wanted, json_value(actual))
             for name, reason in check_predicates(
                 expected, actual, render, text=check.kind == "header"
             )
@@ -81,8 +130,8 @@ def match(check: Check, actual: Any, render: Render) -> list[Failure]:
                 check.label,
                 f"expected {show(value)}, found nothing{note}",
                 check.location,
-                show(value),
-                "nothing",
+                json_value(value),
+                None,
             )
         ]
     ok = str(actual) == as_text(value) if check.kind == "header" else equal(actual, value)
@@ -93,8 +142,8 @@ def match(check: Check, actual: Any, render: Render) -> list[Failure]:
             check.label,
             f"expected {show(value)}, got {show(actual)}{note}",
             check.location,
-            show(value),
-            show(actual),
+            json_value(value),
+            json_value(actual),
         )
     ]
 
@@ -135,8 +184,8 @@ def _status(check: Check, response: HttpResponse, render: Render) -> list[Failur
             f"expected status {show(expected) if not isinstance(expected, str) else expected}, "
             f"got {actual}",
             check.location,
-            str(expected),
-            str(actual),
+            json_value(expected),
+            actual,
         )
     ]
 
@@ -159,9 +208,18 @@ def _json(check: Check, response: HttpResponse, render: Render) -> list[Failure]
     try:
         document = response.json()
     except ValueError as exc:
-        return [Failure(check.label, str(exc), check.location)]
+        return [Failure(check.label, str(exc), check.location, _json_expected(check, render))]
     actual = first(check.compiled, document)
     return match(check, actual, render)
+
+
+def _json_expected(check: Check, render: Render) -> Any:
+    if isinstance(check.expected, PredicateSet):
+        return _expected_map(check.expected, render)
+    try:
+        return json_value(render(check.expected))
+    except TemplateError:
+        return json_value(check.expected)
 
 
 def _body(check: Check, response: HttpResponse, render: Render) -> list[Failure]:
@@ -169,26 +227,29 @@ def _body(check: Check, response: HttpResponse, render: Render) -> list[Failure]
 
 
 def _schema(check: Check, response: HttpResponse, render: Render) -> list[Failure]:
+    which = "inline" if check.subject == "(inline)" else check.subject
     try:
         document = response.json()
     except ValueError as exc:
-        return [Failure(check.label, str(exc), check.location)]
+        return [Failure(check.label, str(exc), check.location, which, [str(exc)])]
     try:
         errors = sorted(check.compiled.iter_errors(document), key=lambda e: list(e.absolute_path))
     except RecursionError:
-        return [Failure(check.label, "the response is nested too deeply to check", check.location)]
+        deep = "the response is nested too deeply to check"
+        return [Failure(check.label, deep, check.location, which, [deep])]
     except Exception as exc:  # a `$ref` inside a referenced file that does not resolve
         reason = f"{type(exc).__name__}: {exc}"
-        return [Failure(check.label, f"schema: cannot check: {reason}", check.location)]
-    out = []
+        message = f"schema: cannot check: {reason}"
+        return [Failure(check.label, message, check.location, which, [message])]
+    messages = []
     for error in errors[:10]:
         where = "$" + "".join(
             f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path
         )
-        out.append(Failure(check.label, f"schema: at {where}: {error.message}", check.location))
+        messages.append(f"schema: at {where}: {error.message}")
     if len(errors) > 10:
-        out.append(Failure(check.label, f"schema: … and {len(errors) - 10} more", check.location))
-    return out
+        messages.append(f"schema: … and {len(errors) - 10} more")
+    return [Failure(check.label, m, check.location, which, messages) for m in messages]
 
 
 def _max_ms(check: Check, response: HttpResponse, render: Render) -> list[Failure]:
@@ -197,7 +258,8 @@ def _max_ms(check: Check, response: HttpResponse, render: Render) -> list[Failur
     try:
         limit_ms = float(limit)
     except (TypeError, ValueError):
-        return [Failure("max_ms", f"max_ms must be a number, got {show(limit)}", check.location)]
+        message = f"max_ms must be a number, got {show(limit)}"
+        return [Failure("max_ms", message, check.location, json_value(limit), None)]
     if response.elapsed_ms <= limit_ms:
         return []
     return [
@@ -205,8 +267,8 @@ def _max_ms(check: Check, response: HttpResponse, render: Render) -> list[Failur
             "max_ms",
             f"the response took {response.elapsed_ms:.0f} ms, more than {limit_ms:g} ms",
             check.location,
-            f"<= {limit_ms:g} ms",
-            f"{response.elapsed_ms:.0f} ms",
+            json_value(limit),
+            round(response.elapsed_ms, 3),
         )
     ]
 
@@ -216,10 +278,11 @@ def _expr(check: Check, response: HttpResponse, render: Render) -> list[Failure]
     try:
         value = render(check.expected)
     except TemplateError as exc:
-        return [Failure("expr", exc.message, check.location)]
+        return [Failure("expr", exc.message, check.location, check.subject, None)]
     if holds(value):
         return []
-    return [Failure("expr", f"{check.subject} is {show(value)}", check.location)]
+    message = f"{check.subject} is {show(value)}"
+    return [Failure("expr", message, check.location, check.subject, json_value(value))]
 
 
 CHECKS: dict[str, Callable[[Check, HttpResponse, Render], list[Failure]]] = {
@@ -241,6 +304,7 @@ def evaluate(checks: tuple[Check, ...], response: HttpResponse, render: Render) 
         try:
             found = CHECKS[check.kind](check, response, render)
         except TemplateError as exc:
-            found = [Failure(check.label, exc.message, exc.location or check.location)]
+            where = exc.location or check.location
+            found = [Failure(check.label, exc.message, where, _json_expected(check, render))]
         failures.extend(found)
     return failures

@@ -1,8 +1,10 @@
 """A rendered request → one ``requests`` call on the run's session, faults made readable.
 
 One session per collection run (connection reuse, one cookie jar). The environment
-(proxies, ``NO_PROXY``, ``~/.netrc``, ``REQUESTS_CA_BUNDLE``) is read once per origin and
-passed explicitly, instead of requests re-reading it on every request. Redirects keep
+(``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY``, ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``) is
+read once per origin and passed explicitly, instead of requests re-reading it on every
+request; ``--proxy`` wins over it. ``~/.netrc`` (or ``NETRC``) is read only with
+``--netrc``: no credential file is applied unless asked for. Redirects keep
 credentials on their origin: a hop to another scheme/host/port drops ``Authorization``,
 ``Proxy-Authorization``, ``Cookie`` and whatever headers and query parameters an auth
 block added. Bodies are streamed and capped (``max_body``), with an overall deadline.
@@ -150,13 +152,45 @@ class _Session(requests.Session):
                 prepared_request.url = _strip_params(prepared_request.url, self.auth_params)
 
 
+def proxy_secrets(environ: Any, proxy: str | None) -> list[str]:
+    """The credentials in the proxy URLs a run may use (``--proxy``, ``HTTP(S)_PROXY``,
+    ``ALL_PROXY``, either case): the password and ``user:password``, to be masked."""
+    from urllib.parse import unquote, urlsplit
+
+    urls = [proxy] if proxy else []
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        urls += [environ.get(name), environ.get(name.lower())]
+    out: list[str] = []
+    for url in urls:
+        if not url or "@" not in url:
+            continue
+        try:
+            parts = urlsplit(url if "://" in url else "http://" + url)
+        except ValueError:
+            continue
+        userinfo = parts.netloc.rpartition("@")[0]
+        user, _, password = userinfo.partition(":")
+        if password:
+            out += [userinfo, password, unquote(password), f"{unquote(user)}:{unquote(password)}"]
+        elif user:
+            out += [user, unquote(user)]
+    return out
+
+
 class Transport:
     """Sends requests on one session; turns every transport fault into a ``TransportError``."""
 
     def __init__(
-        self, *, max_body: int = DEFAULT_MAX_BODY, cancel: threading.Event | None = None
+        self,
+        *,
+        max_body: int = DEFAULT_MAX_BODY,
+        netrc: bool = False,
+        proxy: str | None = None,
+        cancel: threading.Event | None = None,
     ) -> None:
         self.max_body = max_body
+        self.netrc = netrc
+        self.proxy = proxy
         self.cancel = cancel
         """Set it (the run's interrupt) and a request in flight ends within about a second."""
         self.session = _Session()
@@ -178,8 +212,13 @@ class Transport:
         origin = _origin(url)
         proxies = self._proxies.get(origin)
         if proxies is None:
-            proxies = requests.utils.get_environ_proxies(url) or {}
+            if self.proxy:  # --proxy: every request, whatever HTTP(S)_PROXY/NO_PROXY say
+                proxies = {"http": self.proxy, "https": self.proxy}
+            else:
+                proxies = requests.utils.get_environ_proxies(url) or {}
             self._proxies[origin] = proxies
+        if not self.netrc:
+            return proxies, None
         host = origin[1]
         if host not in self._netrc:
             self._netrc[host] = requests.utils.get_netrc_auth(url)

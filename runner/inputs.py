@@ -6,9 +6,11 @@ Shared by the CLI, the Python API and the ``login``/``logout`` commands; it rais
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
@@ -77,3 +79,41 @@ def check_profile(collections: Sequence[Collection], profile: str | None) -> Non
             "profiles defined: " + ", ".join(names) if names else "no collection defines profiles"
         )
         raise UsageError(f"--profile {profile}: no such profile", hint)
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def unused_variable_warnings(
+    variables: Sequence[tuple[str, Any]], collections: Sequence[Collection]
+) -> list[str]:
+    """A ``--var NAME`` that no collection of the run mentions is most likely a typo: one
+    warning per such name, with the closest declared name. A name counts as used if it is
+    a word of a collection file or of a YAML file beside it (fragments)."""
+    from .schema import did_you_mean
+
+    if not variables:
+        return []
+    words: set[str] = set()
+    declared: set[str] = set()
+    folders: set[Path] = set()
+    for c in collections:
+        declared.update(name for name, _ in c.variables)
+        folders.add(c.path.parent)
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            words.update(_WORD.findall(c.path.read_text(encoding="utf-8")))
+    unused = [name for name, _ in variables if name not in words and name not in declared]
+    for folder in folders if unused else ():  # fragments are read only when needed
+        for f in (*folder.rglob("*.yaml"), *folder.rglob("*.yml")):
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                words.update(_WORD.findall(f.read_text(encoding="utf-8")))
+    warnings = []
+    for name, _ in variables:
+        if name in words or name in declared:
+            continue
+        hint = did_you_mean(name, declared or words)
+        warnings.append(
+            f"--var {name} is not used by any collection of this run"
+            + (f"; {hint}" if hint else "")
+        )
+    return warnings

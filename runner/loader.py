@@ -80,7 +80,7 @@ _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _BARE_NAME_WITH_DASH = re.compile(r"\.([A-Za-z_][\w-]*-[\w-]*)")
 
 
-def find_collections(paths: Iterable[str]) -> list[Path]:
+def find_collections(paths: Iterable[str], missing: list[str] | None = None) -> list[Path]:
     """Files as given; directories searched recursively for *.yaml/*.yml, sorted."""
     found: list[Path] = []
     for raw in paths:
@@ -100,6 +100,8 @@ def find_collections(paths: Iterable[str]) -> list[Path]:
             )
         elif p.is_file():
             found.append(p)
+        elif missing is not None:  # the caller reports every missing path at once
+            missing.append(raw)
         else:
             raise UsageError(f"no such file or directory: {raw}", "check the path")
     return found
@@ -112,11 +114,14 @@ def _hidden(relative: Path) -> bool:
 
 def load_paths(paths: Iterable[str]) -> list[Collection]:
     """Load every collection named; raise one ``LoadError`` with all diagnostics of all files."""
-    files = find_collections(paths)
-    if not files:
+    missing: list[str] = []
+    files = find_collections(paths, missing)
+    diagnostics: list[Diagnostic] = [
+        Diagnostic(f"no such file or directory: {raw}", hint="check the path") for raw in missing
+    ]
+    if not files and not diagnostics:
         raise UsageError("no collection files (*.yaml, *.yml) found", "give a file or directory")
     collections: list[Collection] = []
-    diagnostics: list[Diagnostic] = []
     with _collector_paused():
         for f in files:
             try:
@@ -191,7 +196,7 @@ def load_text(raw: bytes | str, name: str, path: Path | None = None) -> Collecti
                 )
             ]
         )
-    diagnostics = validate(doc)
+    diagnostics = [*doc.duplicates, *validate(doc)]
     builder = _Builder(doc, path)
     if diagnostics:
         # Every mistake at once: the semantic checks too, as far as they get on data the

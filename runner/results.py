@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .location import Location
 
@@ -29,8 +29,12 @@ class Failure:
     check: str
     message: str
     location: Location | None = None
-    expected: str | None = None
-    actual: str | None = None
+    expected: Any = None
+    """What the check wanted, as a JSON value (SPEC §6.1's table): ``200``, ``"2xx"``,
+    a predicate map ``{"contains": "xml"}``, ``"inline"`` or a schema's path, …"""
+    actual: Any = None
+    """What it found, as a JSON value: the status, the header value or first match
+    (``None`` when absent), the list of schema messages, the elapsed ms, …"""
 
 
 @dataclass(frozen=True, slots=True)

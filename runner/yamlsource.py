@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
@@ -241,6 +242,8 @@ class YamlDocument:
     _key_index: dict[int, dict[str, tuple[Node, Node]]] = field(default_factory=dict)
     _positions: Positions | None = None
     """Set when the data came from the event fast path (no nodes kept)."""
+    duplicates: list[Diagnostic] = field(default_factory=list)
+    """Duplicate keys found (the last one kept): errors, reported with the file's others."""
 
     def _pairs(self, node: MappingNode) -> dict[str, tuple[Node, Node]]:
         index = self._key_index.get(id(node))
@@ -366,6 +369,11 @@ def decode(file: str, raw: bytes) -> str:
     return text
 
 
+_DUPLICATES: ContextVar[list[Diagnostic] | None] = ContextVar("_DUPLICATES", default=None)
+"""While ``parse`` builds a document, duplicate keys are collected here rather than raised:
+the file is still read (YAML keeps the last), so its other mistakes are reported too."""
+
+
 def _check_keys(file: str, node: MappingNode, lines: list[str]) -> None:
     seen: dict[str, Node] = {}
     for key_node, _ in node.value:
@@ -378,13 +386,18 @@ def _check_keys(file: str, node: MappingNode, lines: list[str]) -> None:
         key = str(key_node.value)
         if key in seen:
             first = _mark_location(file, seen[key].start_mark)
-            raise _fault(
+            fault = _fault(
                 file,
                 lines,
                 f"duplicate key {key!r} (first defined at line {first.line})",
                 key_node,
                 "remove one of them: YAML keeps only the last",
             )
+            collected = _DUPLICATES.get()
+            if collected is None:
+                raise fault
+            collected.append(fault.diagnostic)
+            continue
         seen[key] = key_node
 
 
@@ -539,6 +552,8 @@ def parse(file: str, text: str, *, events: bool = True) -> YamlDocument:
         else:
             loader.dispose()
             return YamlDocument(file, lines, data, None, {}, _positions=Positions(file, positions))
+    duplicates: list[Diagnostic] = []
+    token = _DUPLICATES.set(duplicates)
     try:
         try:
             root = loader.get_single_node()
@@ -584,7 +599,8 @@ def parse(file: str, text: str, *, events: bool = True) -> YamlDocument:
             ) from None
     finally:
         loader.dispose()
-    return YamlDocument(file, lines, data, root, loader.container_nodes)
+        _DUPLICATES.reset(token)
+    return YamlDocument(file, lines, data, root, loader.container_nodes, duplicates=duplicates)
 
 
 def load_scalar(text: str) -> Any:

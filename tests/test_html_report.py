@@ -242,6 +242,35 @@ def test_interruption_and_collection_errors() -> None:
     assert 'id="verdict" class="verdict bad"' in text
 
 
+def test_colour_follows_the_outcome_and_failures_show_expected_and_actual() -> None:
+    # An expected 404 that passed is green; a 200 that failed a check is red.
+    steps = (
+        StepResult("gone", "passed", 3.0, response=ResponseInfo(404, "Not Found")),
+        StepResult(
+            "wrong body",
+            "failed",
+            4.0,
+            response=ResponseInfo(200, "OK"),
+            failures=(
+                Failure(
+                    "json $.user",
+                    "expected {'id': 6}, got {'id': 5}",
+                    Location("c.yaml", 9, 9),
+                    expected={"id": 6},
+                    actual=None,
+                ),
+            ),
+        ),
+    )
+    run = RunResult((CollectionResult("c", "c.yaml", steps, 7.0),), 7.0)
+    text = render_html(run, Redactor())
+    assert '<span class="status passed">404' in text
+    assert '<span class="status failed">200' in text
+    assert "status-4xx" not in text and "status-2xx" not in text
+    assert "<h4>expected</h4><pre>{&quot;id&quot;: 6}</pre>" in text  # JSON, not a repr
+    assert "<h4>actual</h4><pre>null</pre>" in text  # absent is shown, not left out
+
+
 def test_empty_run_renders() -> None:
     text = render_html(RunResult(collections=(), duration_ms=0.0), Redactor())
     assert "No collection ran." in text and "No failures." in text

@@ -46,6 +46,9 @@ def test_apirun_demo_runs_every_example(tmp_path: Path) -> None:
     suites = ET.parse(tmp_path / "j.xml").getroot().findall("testsuite")
     assert len(suites) == len(EXAMPLE_FILES)
     assert "0 failed" in result.out
+    # The user has nothing to do: the demo plays the browser itself, and says so.
+    assert "log in with your browser" not in result.all
+    assert "the demo plays the browser itself" in result.err
 
 
 def test_demo_on_a_taken_port_and_output_to_a_full_disk_are_plain_errors(demo: DemoServer) -> None:
@@ -187,7 +190,7 @@ def test_refused_connection_is_a_failed_step_and_the_run_goes_on(write, demo_env
     result = run_cli(path, env=demo_env)
     assert result.code == 1
     assert "connection refused" in result.out.lower()
-    assert "1 passed, 0 failed, 0 skipped, 1 errors" in result.out
+    assert "1 passed, 0 failed, 0 skipped, 1 error in" in result.out
     assert "Traceback" not in result.all
 
 
@@ -234,7 +237,7 @@ def test_undefined_variable_fails_the_step_without_sending(
     assert result.code == 1
     assert "missing_name" in result.out and "c.yaml:4" in result.out
     assert demo.stats.get("GET /echo", 0) == before
-    assert "1 passed, 0 failed, 0 skipped, 1 errors" in result.out
+    assert "1 passed, 0 failed, 0 skipped, 1 error in" in result.out
 
 
 def test_variables_profiles_vars_env_files_and_precedence(write, demo_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

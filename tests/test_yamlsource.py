@@ -30,7 +30,15 @@ def test_keys_are_literal_text_and_dates_stay_strings() -> None:
 
 
 def test_duplicate_key_is_an_error_at_the_second_key() -> None:
-    assert fault("a: 1\nb: 2\na: 3\n") == "3:1 duplicate key 'a' (first defined at line 1)"
+    # Collected, not raised: the file is still read (the last value kept) so that its
+    # other mistakes are reported with it.
+    doc = parse("f.yaml", "a: 1\nb: 2\na: 3\n")
+    [d] = doc.duplicates
+    assert d.location is not None
+    assert f"{d.location.line}:{d.location.column} {d.message}" == (
+        "3:1 duplicate key 'a' (first defined at line 1)"
+    )
+    assert doc.data == {"a": 3, "b": 2}
 
 
 def test_merge_keys_work_and_may_override() -> None:

@@ -191,7 +191,8 @@ class AuthorizationCodeAuth(OAuthGrant):
         verifier = getattr(session, "_code_verifier", None)
         ctx.redactor.add(verifier)
         notify = ctx.notify or (lambda text: print(text, file=sys.stderr, flush=True))
-        notify(f"auth block `{self.name}`: log in with your browser at:\n  {url}")
+        what = ctx.extra.get("browser_note") or "log in with your browser at"
+        notify(f"auth block `{self.name}`: {what}:\n  {url}")
         if listener is None:
             if ctx.prompt is None:
                 raise self.error("no terminal to paste the callback URL into")

@@ -84,8 +84,18 @@ class OAuthGrant(TokenAuth):
     ) -> tuple[Any, dict[str, Any]]:
         from requests_oauthlib import OAuth2Session
 
-        session = OAuth2Session(client=client, **kwargs)
-        session.trust_env = True
+        class _NoNetrcSession(OAuth2Session):
+            """Token requests carry the block's own client auth: never ``~/.netrc``'s."""
+
+            def prepare_request(self, request: Any) -> Any:
+                trust, self.trust_env = self.trust_env, False  # requests reads netrc here
+                try:
+                    return super().prepare_request(request)
+                finally:
+                    self.trust_env = trust
+
+        session = _NoNetrcSession(client=client, **kwargs)
+        session.trust_env = True  # proxies and CA bundles from the environment
         ctx.transport.attach(session)
         seen: dict[str, Any] = {}
 

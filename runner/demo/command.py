@@ -49,7 +49,11 @@ def run_demo(args: argparse.Namespace) -> int:
             print(f"running {len(files)} example collection(s) from {files[0].parent}\n")
         environ = {**os.environ, "DEMO_URL": server.url}
         with tempfile.TemporaryDirectory(prefix="apirun-demo-") as tmp:
-            hooks = {"browser": play_browser, "token_cache": str(Path(tmp) / "tokens.json")}
+            hooks = {
+                "browser": play_browser,
+                "browser_note": "the demo plays the browser itself (nothing to do), logging in at",
+                "token_cache": str(Path(tmp) / "tokens.json"),
+            }
             code: int = cmd_run(run_args, environ=environ, auth_hooks=hooks)
         return code
     finally:

@@ -1,7 +1,8 @@
 """The console: a line per step as it finishes, failures under it, a summary last.
 
-Colour only on a TTY and never with ``NO_COLOR`` / ``--no-color``. With ``--jobs`` each
-collection's block is printed whole when it ends, so parallel output stays readable.
+Colour on a TTY, or as ``--color auto|always|never`` / ``NO_COLOR`` / ``FORCE_COLOR`` say.
+With ``--jobs`` each collection's block is printed whole when it ends, so parallel output
+stays readable. After the last collection, a recap lists each failed or errored step.
 Everything printed passes through the redactor once more.
 """
 
@@ -28,9 +29,19 @@ _MARKS_ASCII = {PASSED: "ok", FAILED: "FAIL", SKIPPED: "skip", ERROR: "ERR"}
 _COLOURS = {PASSED: "32", FAILED: "31", SKIPPED: "33", ERROR: "35"}
 
 
-def use_colour(stream: TextIO, no_color: bool) -> bool:
-    if no_color or os.environ.get("NO_COLOR"):  # no-color.org: an empty value is unset
+def use_colour(stream: TextIO, no_color: bool, color: str | None = None) -> bool:
+    """``--color always|never`` decide; without ``--color``, a non-empty ``NO_COLOR``
+    means never and a non-empty ``FORCE_COLOR`` always (an empty value is unset, as
+    no-color.org says); otherwise — and for an explicit ``--color auto`` — a terminal."""
+    if no_color or color == "never":
         return False
+    if color == "always":
+        return True
+    if color is None:
+        if os.environ.get("NO_COLOR"):
+            return False
+        if os.environ.get("FORCE_COLOR"):
+            return True
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
 
@@ -208,21 +219,41 @@ class Console:
             self._c(_COLOURS[PASSED], f"{s.passed} passed"),
             self._c(_COLOURS[FAILED] if s.failed else "0", f"{s.failed} failed"),
             f"{s.skipped} skipped",
-            self._c(_COLOURS[ERROR] if s.errors else "0", f"{s.errors} errors"),
+            self._c(_COLOURS[ERROR] if s.errors else "0", plural(s.errors, "error")),
         ]
-        if self.options.verbosity < 0:  # quiet: list what failed, then the summary
-            for c in run.collections:
-                for step in c.steps:
-                    if step.outcome in (FAILED, ERROR):
-                        for failure in step.failures:
-                            where = f" ({failure.location.short})" if failure.location else ""
-                            self._write(
-                                self.redactor(f"{c.name} / {step.name}: {failure.message}{where}")
-                            )
+        recap = recap_lines(run)
+        quiet = self.options.verbosity < 0
+        if recap:  # pytest's short summary: one line per failed or errored step
+            if not quiet:
+                self._write("")
+            self._write(self.redactor("\n".join(recap)))
         line = ", ".join(parts) + f" in {s.duration_ms / 1000:.2f}s"
         if run.interrupted:
             line += f" (interrupted by {run.interrupted})"
-        self._write(("" if self.options.verbosity < 0 else "\n") + line)
+        self._write(("" if quiet else "\n") + line)
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 error``, ``2 errors``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def recap_lines(run: RunResult) -> list[str]:
+    """``FAILED file.yaml:LINE collection / step: check: message`` for each failed or
+    errored step, in run order: LINE is the first failing check's (an error: the step's)."""
+    lines = []
+    for c in run.collections:
+        for step in c.steps:
+            if step.outcome not in (FAILED, ERROR):
+                continue
+            label = "FAILED" if step.outcome == FAILED else "ERROR"
+            first = step.failures[0] if step.failures else None
+            where = step.location if step.outcome == ERROR or first is None else first.location
+            at = (where or step.location or Location(c.file, 0, 0)).short
+            what = f"{first.check}: {first.message}" if first is not None else step.outcome
+            more = f" (+{len(step.failures) - 1} more)" if len(step.failures) > 1 else ""
+            lines.append(f"{label} {at} {c.name} / {step.name}: {what}{more}")
+    return lines
 
 
 def load_error_annotations(diagnostics: Iterable[Diagnostic]) -> list[str]:

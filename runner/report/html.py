@@ -183,8 +183,9 @@ td.n.hit-error { color: var(--error); font-weight: 700; }
   font-size: 0.85rem; align-items: baseline; margin-left: auto; }
 .request-line { flex: 1 1 100%; min-width: 0; overflow-wrap: anywhere; font-size: 0.85rem; }
 .method { font-weight: 700; }
-.status-2xx { color: var(--passed); font-weight: 600; }
-.status-4xx, .status-5xx { color: var(--failed); font-weight: 600; }
+.status { font-weight: 600; }
+.status.passed { color: var(--passed); }
+.status.failed, .status.error { color: var(--failed); }
 .step-body { padding: 0 0.8rem 0.6rem; }
 .step-body > :first-child { margin-top: 0.6rem; }
 .skip-reason { margin: 0.5rem 0 0; color: var(--muted); }
@@ -330,10 +331,6 @@ def _pretty(body: str) -> str:
         return json.dumps(data, indent=2, ensure_ascii=False)
     except (ValueError, RecursionError):
         return body
-
-
-def _status_class(status: int) -> str:
-    return f"status-{status // 100}xx" if 100 <= status < 600 else ""
 
 
 class _Renderer:
@@ -540,9 +537,7 @@ class _Renderer:
         if step.response is not None:
             r = step.response
             reason = f" {self.t(r.reason)}" if r.reason else ""
-            facts.append(
-                f'<span class="status {_status_class(r.status)}">{r.status}{reason}</span>'
-            )
+            facts.append(f'<span class="status {outcome}">{r.status}{reason}</span>')
         elif step.request is not None and not step.request.sent:
             facts.append('<span class="status">not sent</span>')
         elif step.request is not None and outcome == ERROR:
@@ -599,10 +594,8 @@ class _Renderer:
         if f.expected is not None or f.actual is not None:
             out.append('<div class="expected-actual">')
             for label, value in (("expected", f.expected), ("actual", f.actual)):
-                if value is not None:
-                    out.append(
-                        f'<div class="{label}"><h4>{label}</h4><pre>{self.t(value)}</pre></div>'
-                    )
+                shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+                out.append(f'<div class="{label}"><h4>{label}</h4><pre>{self.t(shown)}</pre></div>')
             out.append("</div>")
         out.append("</li>")
         return "".join(out)
