@@ -163,7 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         p.add_argument("path", metavar="PATH")
         p.add_argument(
-            "--auth", metavar="NAME", required=name == "login", help="the oauth2-code auth block"
+            "--auth",
+            metavar="NAME",
+            required=name == "login",
+            help="the oauth2-code or oauth2-device auth block",
         )
         _add_input_options(p)
         if name == "login":
@@ -520,6 +523,11 @@ def execute(
 
     if ProgressLine.wanted(sys.stderr, verbosity < 0) and not options.dry_run:
         console.progress = ProgressLine(len(collections))
+    auth_hooks = {
+        "on_token_exchange": console.token_exchange,
+        "notify": console.notice,
+        **(auth_hooks or {}),
+    }
     runs = [CollectionRun(c, options, redactor, console, None, auth_hooks) for c in collections]
     started = time.perf_counter()
     interrupted: str | None = None

@@ -125,6 +125,7 @@ def _pack(r: StepResult) -> tuple[Any, ...]:
         r.skip_reason,
         r.curl,
         r.captured,
+        r.auth,
     )
 
 

@@ -67,6 +67,9 @@ class StepResult:
     skip_reason: str | None = None
     curl: str | None = None
     captured: tuple[tuple[str, str], ...] = ()
+    auth: str | None = None
+    """How this step's token was renewed, if it triggered a renewal: ``refresh_token`` or
+    ``grant`` (SPEC §3.1)."""
 
 
 @dataclass(frozen=True, slots=True)
