@@ -11,7 +11,9 @@ token cache, the CI rules and ``apirun login``/``logout`` are those of ``oauth2-
 from __future__ import annotations
 
 import shlex
+import threading
 import time
+import webbrowser
 from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import urlencode
@@ -19,7 +21,7 @@ from urllib.parse import urlencode
 from ..errors import TransportError
 from ..http import HttpResponse, OutgoingRequest
 from .base import AuthContext
-from .code import LOGIN_WAIT_S, AuthorizationCodeAuth
+from .code import LOGIN_WAIT_S, AuthorizationCodeAuth, _quietly
 from .oauth import learn_answer, snippet
 from .tokens import Token
 
@@ -106,6 +108,12 @@ class DeviceAuth(AuthorizationCodeAuth):
         opener: Any = ctx.extra.get("device_browser")
         if opener is not None and (complete or uri):  # the demo and tests play the user
             opener(str(complete or uri), str(grant.get("user_code") or ""))
+        elif complete and ctx.interactive and not ctx.no_browser:
+            # Where there is a browser after all, open the page with the code filled in
+            # (as `gh auth login` does); without one, the printed URL is all there is.
+            threading.Thread(
+                target=_quietly, args=(webbrowser.open, str(complete)), daemon=True
+            ).start()
         interval = _number(grant.get("interval"), DEFAULT_INTERVAL_S)
         # The device code's own lifetime bounds the wait (`timeout` is per token request).
         deadline = time.monotonic() + _number(grant.get("expires_in"), LOGIN_WAIT_S)

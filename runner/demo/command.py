@@ -1,8 +1,9 @@
 """``apirun demo``: start the demo API on loopback and run the shipped examples against it.
 
-The examples read the server's address from ``DEMO_URL``. The ``oauth2-code`` example needs
-a browser: the demo plays the user itself (``demo.browser``) and keeps its tokens in a
-throw-away cache, so the run needs no input and leaves nothing behind.
+The examples read the server's address from ``DEMO_URL``. The ``oauth2-code`` and
+``oauth2-device`` examples need a user: the demo plays them itself (``demo.browser``) and
+keeps their tokens in a throw-away cache, so the run needs no input and leaves nothing
+behind.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def example_files() -> list[Path]:
 
 def run_demo(args: argparse.Namespace) -> int:
     from ..cli import build_parser, cmd_run
-    from .browser import play_browser
+    from .browser import play_browser, play_device
 
     try:
         server = DemoServer(DemoConfig(port=args.port)).start()
@@ -49,7 +50,11 @@ def run_demo(args: argparse.Namespace) -> int:
             print(f"running {len(files)} example collection(s) from {files[0].parent}\n")
         environ = {**os.environ, "DEMO_URL": server.url}
         with tempfile.TemporaryDirectory(prefix="apirun-demo-") as tmp:
-            hooks = {"browser": play_browser, "token_cache": str(Path(tmp) / "tokens.json")}
+            hooks = {
+                "browser": play_browser,
+                "device_browser": play_device,
+                "token_cache": str(Path(tmp) / "tokens.json"),
+            }
             code: int = cmd_run(run_args, environ=environ, auth_hooks=hooks)
         return code
     finally:
