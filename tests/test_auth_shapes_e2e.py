@@ -128,11 +128,12 @@ def test_a_form_login_whose_token_has_another_name(app: LoginApp, env, write):
             "/epochms/login",
             "encoding: json\n    expires_path: $.exp_ms\n    expires_unit: epoch_ms",
         ),
+        ("/seconds/login", "expires_path: $.ttl\n    expires_unit: s"),
         ("/jwt/login", "token_path: $.token"),  # no lifetime at all: the JWT's exp decides
     ],
-    ids=["epoch_ms", "jwt-exp"],
+    ids=["epoch_ms", "seconds", "jwt-exp"],
 )
-def test_tokens_are_renewed_before_an_absolute_expiry(app, env, write, tmp_path, url, extra):
+def test_tokens_are_renewed_before_they_expire(app, env, write, tmp_path, url, extra):
     app.jwt_ttl_s = 2.0
     text = f"""
 name: expiry

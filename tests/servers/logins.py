@@ -7,7 +7,8 @@ Logins (user ``ann@example.com`` / ``pw-ann-7731``):
   expires}}`` (``expires`` in ms, ``cms_ttl_ms``); ``POST /cms/refresh`` JSON
   ``{refresh_token, mode: json}`` rotates the refresh token (``refresh_fails`` → 401).
 - ``POST /form/login`` form ``{user, pass}`` → ``{session_key, valid_until}`` (epoch s).
-- ``POST /epochms/login`` JSON → ``{token, exp_ms}`` (epoch ms).
+- ``POST /epochms/login`` JSON → ``{token, exp_ms}`` (epoch ms); ``POST /seconds/login``
+  form → ``{token, ttl: "2"}`` (seconds, as a string).
 - ``POST /jwt/login`` form → ``{token: <JWT with only exp>}``.
 - ``POST /notoken/login`` → 200 ``{ok: true}``; ``POST /refused/login`` → 401 with a code.
 - ``GET /api/me`` needs a live bearer token; ``GET /sleep?s=N`` waits N seconds.
@@ -164,6 +165,10 @@ class _Handler(BaseHTTPRequestHandler):
             if body.get("username") != USER or body.get("password") != PASSWORD:
                 return self._send(401, {"code": "INVALID_CREDENTIALS"})
             self._send(200, {"token": app.issue(2.0), "exp_ms": int((time.time() + 2.0) * 1000)})
+        elif path == "/seconds/login":  # a lifetime in seconds under another name
+            if body.get("username") != USER or body.get("password") != PASSWORD:
+                return self._send(401, {"code": "INVALID_CREDENTIALS"})
+            self._send(200, {"token": app.issue(2.0), "ttl": "2"})
         elif path == "/jwt/login":
             import jwt
 
