@@ -179,7 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         p.add_argument("path", metavar="PATH")
         p.add_argument(
-            "--auth", metavar="NAME", required=name == "login", help="the oauth2-code auth block"
+            "--auth",
+            metavar="NAME",
+            required=name == "login",
+            help="the oauth2-code or oauth2-device auth block",
         )
         _add_input_options(p)
         if name == "login":
@@ -462,6 +465,11 @@ def execute(
     )
     if ProgressLine.wanted(sys.stderr, verbosity < 0) and not options.dry_run:
         console.progress = ProgressLine(len(collections))
+    auth_hooks = {
+        "on_token_exchange": console.token_exchange,
+        "notify": console.notice,
+        **(auth_hooks or {}),
+    }
     suite = SuiteOptions(options, jobs=jobs, shard=None)  # the shard was chosen at load
     run_result = _with_signals(
         lambda cancel: run_suite(

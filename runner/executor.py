@@ -359,7 +359,7 @@ class CollectionRun:
         try:
             request = self.build_request(step)
             self._check_names_read_later(step)
-            handler = self._apply_auth(step, request)
+            handler, renewed = self._apply_auth(step, request)
             response = self._send(request)
             if (
                 response.status == 401
@@ -368,7 +368,9 @@ class CollectionRun:
                 and handler.obtains_tokens
             ):
                 self._renewed_for_step = True
-                if handler.renew(self._auth_context()):
+                how = handler.renew(self._auth_context())
+                if how is not None:
+                    renewed = renewed if how == "shared" else how
                     request = self.build_request(step)
                     self._apply_auth(step, request)
                     response = self._send(request)
@@ -431,6 +433,7 @@ class CollectionRun:
             tuple(self._redact_failure(f) for f in failures),
             attempt,
             captured=tuple((k, self.redactor(show(v))) for k, v in captured.items()),
+            auth=renewed,
         )
         return result, bool(failures)
 
@@ -572,6 +575,7 @@ class CollectionRun:
     def _auth_context(self) -> AuthContext:
         return AuthContext(
             render=self.render,
+            render_in=lambda value, names: render_value(value, {**self.context, **names}),
             redactor=self.redactor,
             transport=self.transport,
             base_url=self.base_url,
@@ -584,6 +588,8 @@ class CollectionRun:
             prompt=terminal_prompt if self.options.interactive else None,
             collection_file=self.collection.file,
             extra=self.auth_hooks,
+            notify=self.auth_hooks.get("notify"),
+            on_token_exchange=self.auth_hooks.get("on_token_exchange"),
         )
 
     def handler(self, name: str) -> AuthHandler:
@@ -613,17 +619,20 @@ class CollectionRun:
         name = step.auth if step.auth is not None else self.collection.defaults.auth
         return None if name in (None, NO_AUTH) else name
 
-    def _apply_auth(self, step: Step, request: OutgoingRequest) -> AuthHandler | None:
+    def _apply_auth(
+        self, step: Step, request: OutgoingRequest
+    ) -> tuple[AuthHandler | None, str | None]:
+        """Add the step's credential; also how its token was renewed, if it was."""
         name = self._auth_name(step)
         if name is None:
-            return None
+            return None, None
         handler = self.handler(name)
         credential = handler.credential(self._auth_context())
         request.headers.update(credential.headers)
         request.params.extend(credential.params.items())
         request.auth_headers = frozenset(credential.headers)
         request.auth_params = frozenset(credential.params)
-        return handler
+        return handler, credential.renewed
 
     # -- results -------------------------------------------------------------------------------
 

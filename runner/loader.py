@@ -613,9 +613,10 @@ class _Builder:
         return block
 
     def check_auth_block(self, block: AuthSpec, raw: dict[str, Any]) -> None:
-        token_path = raw.get("token_path")
-        if isinstance(token_path, str) and token_path.startswith("$"):
-            self.jsonpath(token_path, self.loc(raw, "token_path"))
+        for key in ("token_path", "refresh_token_path", "expires_path"):
+            path = raw.get(key)
+            if isinstance(path, str) and path.startswith("$"):
+                self.jsonpath(path, self.loc(raw, key))
 
     def auth_ref(self, container: dict[str, Any], auth_names: list[str] | None) -> str | None:
         """The auth block a step or ``defaults`` names; ``auth_names`` None: not known yet

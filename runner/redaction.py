@@ -29,19 +29,6 @@ SENSITIVE_HEADERS = frozenset(
 )
 
 
-CREDENTIAL_KEY = re.compile(
-    r"token|jwt|secret|password|passwd|session|api[_-]?key|authorization|verifier|^code$",
-    re.IGNORECASE,
-)
-"""Keys of a token endpoint's JSON answer whose values are credentials (``access_token``,
-``token``, ``refresh_token``, ``id_token``, ``session_id``…), whatever the endpoint calls it."""
-
-
-NOT_CREDENTIALS = frozenset({"token_type"})
-"""Credential-sounding keys whose values are not secrets: learning `token_type: bearer`
-would mask every "bearer" of every later body."""
-
-
 class Redactor:
     """A growing set of secret strings and one compiled pattern that masks them all."""
 
@@ -120,39 +107,6 @@ class Redactor:
 
     def headers(self, headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
         return tuple((k, self.header_value(k, v)) for k, v in headers)
-
-    def credential_answer(self, text: str) -> str:
-        """A token endpoint's answer for an error message: the values of credential-named
-        keys become ``***`` and are learned (masked wherever they appear later) — the
-        endpoint may have issued a token apirun did not find where it looked."""
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError):
-            return self(text)
-        found: list[str] = []
-
-        def walk(node: Any) -> Any:
-            if isinstance(node, dict):
-                out = {}
-                for key, value in node.items():
-                    if (
-                        isinstance(value, str)
-                        and CREDENTIAL_KEY.search(str(key))
-                        and str(key).lower() not in NOT_CREDENTIALS
-                    ):
-                        found.append(value)
-                        out[key] = MASK
-                    else:
-                        out[key] = walk(value)
-                return out
-            if isinstance(node, list):
-                return [walk(v) for v in node]
-            return node
-
-        masked = walk(data)
-        for value in found:
-            self.add(value)
-        return self(json.dumps(masked, ensure_ascii=False))
 
     def data(self, value: Any) -> Any:
         """Mask secrets inside decoded JSON data (strings at any depth)."""

@@ -100,7 +100,7 @@ GOLDEN = [
         3,
         13,
         "'oauth3' is not allowed for auth block 'k' at `type`",
-        "one of: bearer, password, oauth2-code, client-credentials, basic, api-key",
+        "one of: bearer, password, oauth2-code, oauth2-device, client-credentials, basic, api-key",
     ),
     (
         "auth-key-for-type",

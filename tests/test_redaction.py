@@ -51,15 +51,10 @@ def test_longest_secret_wins() -> None:
     assert r("xabcdefx") == "x***x"
 
 
-def test_a_token_endpoint_answer_masks_credential_fields_only() -> None:
+def test_an_error_answer_is_masked_by_value_never_by_field_name() -> None:
+    """SPEC §3.1: `{"code": "INVALID_CREDENTIALS"}` stays readable; only known secrets go."""
     r = Redactor()
-    shown = r.credential_answer(
-        '{"token": "tok-123456789", "token_type": "bearer", "expires_in": 60, '
-        '"nested": {"refresh_token": "ref-987654321"}, "error": "none"}'
-    )
-    assert "tok-123456789" not in shown and "ref-987654321" not in shown
-    assert '"token_type": "bearer"' in shown and '"expires_in": 60' in shown
-    # What was masked is learned; what was not stays readable everywhere else.
-    assert r("later: tok-123456789") == "later: ***"
-    assert r('{"token_type": "bearer"}') == '{"token_type": "bearer"}'
-    assert r.credential_answer("<html>not json</html>") == "<html>not json</html>"
+    r.add("hunter2-password")
+    shown = r('{"code": "INVALID_CREDENTIALS", "token_type": "bearer", "echo": "hunter2-password"}')
+    assert shown == '{"code": "INVALID_CREDENTIALS", "token_type": "bearer", "echo": "***"}'
+    assert not hasattr(r, "credential_answer")

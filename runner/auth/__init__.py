@@ -33,6 +33,12 @@ def _authorization_code(spec: AuthSpec) -> AuthHandler:
     return AuthorizationCodeAuth(spec)
 
 
+def _device(spec: AuthSpec) -> AuthHandler:
+    from .device import DeviceAuth
+
+    return DeviceAuth(spec)
+
+
 AUTH_KINDS: dict[str, Callable[[AuthSpec], AuthHandler]] = {
     "bearer": BearerAuth,
     "basic": BasicAuth,
@@ -40,6 +46,7 @@ AUTH_KINDS: dict[str, Callable[[AuthSpec], AuthHandler]] = {
     "password": _password,
     "client-credentials": _client_credentials,
     "oauth2-code": _authorization_code,
+    "oauth2-device": _device,
 }
 
 

@@ -26,6 +26,30 @@ class Credential:
 
     headers: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
+    renewed: str | None = None
+    """Set when obtaining this credential renewed an expiring token: ``refresh_token`` or
+    ``grant`` (SPEC §3.1); the step that asked records it."""
+
+
+@dataclass(frozen=True)
+class TokenExchange:
+    """One token request and its answer, already masked, for ``-v`` (SPEC §3.1)."""
+
+    block: str
+    purpose: str
+    method: str
+    url: str
+    request_body: str
+    status: int | None
+    answer: str
+
+    def render(self) -> str:
+        status = "no answer" if self.status is None else str(self.status)
+        lines = [f"  auth `{self.block}`: {self.purpose}", f"    > {self.method} {self.url}"]
+        if self.request_body:
+            lines.append(f"    > {self.request_body}")
+        lines.append(f"    < {status} {self.answer}".rstrip())
+        return "\n".join(lines)
 
 
 @dataclass
@@ -36,6 +60,8 @@ class AuthContext:
     redactor: Redactor
     transport: Transport
     base_url: str | None = None
+    render_in: Callable[[Value, dict[str, Any]], Any] | None = None
+    """Render with extra names in scope (``refresh_token`` in a refresh body)."""
     insecure: bool = False
     timeout: float = 30.0
     verify: bool | str = True
@@ -44,6 +70,10 @@ class AuthContext:
     dry_run: bool = False
     prompt: Callable[[str], str] | None = None
     notify: Callable[[str], None] | None = None
+    """Messages for the user (a device code to enter); the CLI prints them, the library
+    never does."""
+    on_token_exchange: Callable[[TokenExchange], None] | None = None
+    """Called with every token request and answer (masked); the CLI prints them at -v."""
     collection_file: str = "FILE"
     """The collection as the user named it, for messages that give a command to run."""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -64,9 +94,10 @@ class AuthHandler:
     def credential(self, ctx: AuthContext) -> Credential:
         raise NotImplementedError
 
-    def renew(self, ctx: AuthContext) -> bool:
-        """After a 401: get a new credential. True if there is a new one to retry with."""
-        return False
+    def renew(self, ctx: AuthContext) -> str | None:
+        """After a 401: get a new credential. How it was renewed (``refresh_token``,
+        ``grant``), or None if there is nothing new to retry with."""
+        return None
 
     # -- helpers for subclasses -------------------------------------------------------------
 
@@ -99,7 +130,11 @@ class AuthHandler:
 
     def url(self, ctx: AuthContext, key: str) -> str:
         """A token/authorization URL joined to base_url, refused if plain http to a remote host."""
-        url = join_url(ctx.base_url, self.required(ctx, key))
+        return self.checked_url(ctx, key, self.required(ctx, key))
+
+    def checked_url(self, ctx: AuthContext, key: str, written: str) -> str:
+        """``written`` joined to base_url, refused if plain http to a remote host."""
+        url = join_url(ctx.base_url, written)
         problem = url_problem(url)
         if problem is not None:
             raise self.error(f"invalid `{key}` {url!r}: {problem}")
@@ -109,6 +144,33 @@ class AuthHandler:
                 "or pass --insecure for a test server"
             )
         return url
+
+    def request_timeout(self, ctx: AuthContext) -> float:
+        """The block's ``timeout`` for each token request, else the run's (SPEC §3.1)."""
+        value = self.field(ctx, "timeout")
+        try:
+            seconds = float(value) if value not in (None, "") else ctx.timeout
+        except (TypeError, ValueError):
+            raise self.error(f"`timeout` must be a number of seconds, not {value!r}") from None
+        return seconds if seconds > 0 else ctx.timeout
+
+    def report_exchange(
+        self,
+        ctx: AuthContext,
+        purpose: str,
+        url: str,
+        body: str,
+        status: int | None,
+        answer: str,
+    ) -> None:
+        """Tell the run about a token request (masked: the sent credentials and every
+        secret known by now)."""
+        if ctx.on_token_exchange is None:
+            return
+        r = ctx.redactor
+        ctx.on_token_exchange(
+            TokenExchange(self.name, purpose, "POST", r(url), r(body), status, r(answer))
+        )
 
     def scope(self, ctx: AuthContext) -> list[str] | None:
         value = self.field(ctx, "scope")

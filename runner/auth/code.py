@@ -277,30 +277,47 @@ def _prepare(args: Any) -> tuple[Any, Any]:
     return collections[0], run
 
 
+LOGIN_KINDS = ("oauth2-code", "oauth2-device")
+
+
+def _login_handler(spec: Any) -> AuthorizationCodeAuth:
+    from . import make_handler
+
+    handler = make_handler(spec)
+    assert isinstance(handler, AuthorizationCodeAuth)
+    return handler
+
+
+def _to_stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
 def _blocks(collection: Any, name: str | None) -> list[Any]:
     from ..errors import UsageError
     from ..schema import did_you_mean
 
-    blocks = [b for b in collection.auth if b.type == "oauth2-code"]
+    blocks = [b for b in collection.auth if b.type in LOGIN_KINDS]
     if name is None:
         return blocks
     chosen = [b for b in blocks if b.name == name]
     if not chosen:
         hint = did_you_mean(name, [b.name for b in blocks]) or (
-            "oauth2-code blocks: " + ", ".join(b.name for b in blocks)
+            "blocks that log in: " + ", ".join(b.name for b in blocks)
             if blocks
-            else "this file has no oauth2-code block"
+            else "this file has no oauth2-code or oauth2-device block"
         )
-        raise UsageError(f"--auth {name}: no oauth2-code block of that name", hint)
+        raise UsageError(f"--auth {name}: no oauth2-code or oauth2-device block of that name", hint)
     return chosen
 
 
 def login_command(args: Any) -> int:
     collection, run = _prepare(args)
     (spec,) = _blocks(collection, args.auth)
-    handler = AuthorizationCodeAuth(spec)
+    handler = _login_handler(spec)
     ctx = run._auth_context()
     ctx.interactive = True
+    if ctx.notify is None:
+        ctx.notify = _to_stderr
     ctx.prompt = terminal_prompt if sys.stdin is not None and sys.stdin.isatty() else None
     try:
         token = handler.login(ctx, LOGIN_WAIT_S)
@@ -342,7 +359,7 @@ def logout_command(args: Any) -> int:
     cache = TokenCache()
     removed = 0
     for spec in _blocks(collection, args.auth):
-        if AuthorizationCodeAuth(spec).forget(ctx, cache):
+        if _login_handler(spec).forget(ctx, cache):
             removed += 1
     run.close()
     print(f"logged out: removed {removed} cached token(s) from {cache.path}")

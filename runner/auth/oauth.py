@@ -17,9 +17,15 @@ from typing import Any, ClassVar
 
 from ..errors import AuthError
 from ..http import OutgoingRequest, describe_fault, fired_message
+from ..jsonpaths import MISSING, compile_path, first
+from ..model import AuthSpec
 from ..templating import as_text
 from .base import AuthContext
+from .specs import ClientAssertionSpec
 from .tokens import Token, TokenAuth
+
+ANSWER_SECRETS = ("access_token", "refresh_token", "id_token")
+DISCOVERABLE = ("token_url", "authorization_url", "device_authorization_url")
 
 _SWITCHES = ("OAUTHLIB_INSECURE_TRANSPORT", "OAUTHLIB_RELAX_TOKEN_SCOPE")
 _switch_lock = threading.Lock()
@@ -51,6 +57,24 @@ def oauthlib_switches() -> Iterator[None]:
                         os.environ[name] = old
 
 
+def learn_answer(ctx: AuthContext, data: Any, paths: tuple[str, ...] = ()) -> None:
+    """Learn the secrets of a successful (2xx) token answer: what ``paths`` point at, and
+    ``access_token``, ``refresh_token``, ``id_token`` (SPEC §3.1). Error answers teach
+    nothing: their fields stay readable."""
+    if isinstance(data, dict):
+        for name in ANSWER_SECRETS:
+            value = data.get(name)
+            if isinstance(value, str):
+                ctx.redactor.add(value)
+    for path in paths:
+        try:
+            value = first(compile_path(path), data)
+        except Exception:  # a bad path is the loader's to report
+            continue
+        if value is not MISSING and isinstance(value, (str, int)) and not isinstance(value, bool):
+            ctx.redactor.add(str(value))
+
+
 def snippet(text: str, limit: int = 300) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit] + "…"
@@ -60,7 +84,24 @@ class OAuthGrant(TokenAuth):
     """Shared plumbing of the requests-oauthlib grants: client auth, errors, refresh."""
 
     can_refresh: ClassVar[bool] = True
-    secret_fields: ClassVar[tuple[str, ...]] = ("client_secret", "password", "refresh_token")
+    secret_fields: ClassVar[tuple[str, ...]] = (
+        "client_secret",
+        "password",
+        "refresh_token",
+        "private_key",
+    )
+
+    def __init__(self, spec: AuthSpec) -> None:
+        super().__init__(spec)
+        self.assertion = ClientAssertionSpec.parse(spec)
+
+    def url(self, ctx: AuthContext, key: str) -> str:
+        """A written URL, else (with ``issuer``) the one the provider's metadata gives."""
+        if key in DISCOVERABLE and self.spec.get(key) is None and self.spec.has("issuer"):
+            from .discovery import discovered_url
+
+            return discovered_url(self, ctx, key)
+        return super().url(ctx, key)
 
     def client_credentials(self, ctx: AuthContext) -> tuple[str | None, str | None, str]:
         client_id = self.text(ctx, "client_id")
@@ -73,11 +114,28 @@ class OAuthGrant(TokenAuth):
         from requests.auth import HTTPBasicAuth
 
         client_id, secret, mode = self.client_credentials(ctx)
+        if self.assertion is not None:
+            return {"include_client_id": True, **self.assertion_fields(ctx)}
         if secret is None:  # a public client: client_id in the body, no Basic header
             return {"include_client_id": True}
         if mode == "post":
             return {"include_client_id": True, "client_secret": secret}
         return {"auth": HTTPBasicAuth(client_id or "", secret), "include_client_id": False}
+
+    def assertion_fields(self, ctx: AuthContext) -> dict[str, str]:
+        """``client_assertion`` for ``client_auth: private_key_jwt`` (a new one each time)."""
+        from .assertion import client_assertion
+
+        assert self.assertion is not None
+        client_id = self.required(ctx, "client_id")
+        audience = self.url(ctx, "token_url")
+        if self.assertion.audience is not None:
+            audience = str(ctx.render(self.assertion.audience))
+        jwt = client_assertion(self, ctx, self.assertion, client_id, audience)
+        return {
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": jwt,
+        }
 
     def session(
         self, ctx: AuthContext, client: Any = None, **kwargs: Any
@@ -128,6 +186,7 @@ class OAuthGrant(TokenAuth):
             with oauthlib_switches():
                 data = fn()
         except OAuth2Error as exc:
+            self._report(ctx, what, url, seen)
             detail = exc.error or "error"
             if exc.description:
                 detail += f": {exc.description}"
@@ -136,19 +195,32 @@ class OAuthGrant(TokenAuth):
             ) from None
         except requests.exceptions.RequestException as exc:
             fault = describe_fault(exc, OutgoingRequest("POST", url, timeout=ctx.timeout))
+            self.report_exchange(ctx, what, url, "", None, fault)
             raise self.error(f"{what} to {url} failed: {fault}") from None
         except Warning as exc:  # oauthlib's scope warning if the switch was not honoured
             raise self.error(f"{what} to {url} failed: {exc}") from None
         except Exception as exc:
+            self._report(ctx, what, url, seen)
             raise self.error(
                 f"{what} to {url} failed: {self._answered(ctx, seen)}"
                 f"{ctx.redactor(snippet(str(exc), 200))}"
             ) from None
+        learn_answer(ctx, data)
+        self._report(ctx, what, url, seen)
         if not isinstance(data, dict) or not data.get("access_token"):
             raise self.error(
                 f"{what} to {url} returned no access_token: {self._answered(ctx, seen)}"
             )
         return Token.from_response(dict(data))
+
+    def _report(self, ctx: AuthContext, what: str, url: str, seen: dict[str, Any]) -> None:
+        response = seen.get("response")
+        if response is None:
+            return
+        body = response.request.body if response.request is not None else ""
+        if isinstance(body, bytes):
+            body = body.decode("utf-8", "replace")
+        self.report_exchange(ctx, what, url, str(body or ""), response.status_code, response.text)
 
     @staticmethod
     def _answered(ctx: AuthContext, seen: dict[str, Any]) -> str:
@@ -156,10 +228,8 @@ class OAuthGrant(TokenAuth):
         if response is None:
             return ""
         ctype = response.headers.get("Content-Type", "")
-        body = response.text or ""
-        if "json" in ctype:
-            body = ctx.redactor.credential_answer(body)
-        elif "html" in ctype:
+        body = ctx.redactor(response.text or "")
+        if "html" in ctype:
             body = "(an HTML page) " + body
         return f"the endpoint answered {response.status_code} {snippet(body, 200)} — "
 
@@ -170,7 +240,9 @@ class OAuthGrant(TokenAuth):
         client_id, secret, mode = self.client_credentials(ctx)
         session, seen = self.session(ctx, WebApplicationClient(client_id or ""))
         kwargs: dict[str, Any] = {}
-        if secret is not None and mode == "basic":
+        if self.assertion is not None:
+            kwargs.update(self.assertion_fields(ctx), client_id=client_id)
+        elif secret is not None and mode == "basic":
             from requests.auth import HTTPBasicAuth
 
             kwargs["auth"] = HTTPBasicAuth(client_id or "", secret)
@@ -186,7 +258,7 @@ class OAuthGrant(TokenAuth):
             lambda: session.refresh_token(
                 url,
                 refresh_token=token.refresh_token,
-                timeout=ctx.timeout,
+                timeout=self.request_timeout(ctx),
                 verify=ctx.verify,
                 **kwargs,
             ),
@@ -229,7 +301,7 @@ class PasswordGrantAuth(OAuthGrant):
                 url,
                 username=username,
                 password=password,
-                timeout=ctx.timeout,
+                timeout=self.request_timeout(ctx),
                 verify=ctx.verify,
                 **kwargs,
                 **extra,
@@ -260,5 +332,7 @@ class ClientCredentialsAuth(OAuthGrant):
             url,
             "the token request",
             seen,
-            lambda: session.fetch_token(url, timeout=ctx.timeout, verify=ctx.verify, **kwargs),
+            lambda: session.fetch_token(
+                url, timeout=self.request_timeout(ctx), verify=ctx.verify, **kwargs
+            ),
         )

@@ -5,22 +5,20 @@ from __future__ import annotations
 import base64
 from typing import ClassVar
 
-from ..model import AuthSpec
 from .base import AuthContext, AuthHandler, Credential
 
 
 class BearerAuth(AuthHandler):
+    """A token from the block: rendered for each step that uses it, so a token captured by
+    an earlier step works and a re-captured one replaces it (SPEC §3.1). Every value it
+    renders to joins the redaction set (``secret_fields``). Never renewed, whatever its
+    ``exp``."""
+
     kind: ClassVar[str] = "bearer"
     secret_fields: ClassVar[tuple[str, ...]] = ("token",)
 
-    def __init__(self, spec: AuthSpec) -> None:
-        super().__init__(spec)
-        self._credential: Credential | None = None
-
     def credential(self, ctx: AuthContext) -> Credential:
-        if self._credential is None:
-            self._credential = self.header_for(ctx, self.required(ctx, "token"))
-        return self._credential
+        return self.header_for(ctx, self.required(ctx, "token"))
 
 
 class BasicAuth(AuthHandler):

@@ -45,6 +45,32 @@ def play_browser(
         return location
 
 
+def play_device(
+    url: str, user_code: str, username: str = "alice", password: str = "wonderland"
+) -> None:
+    """Play the user of a device login: open the verification page, enter the code, sign
+    in and allow (the demo's ``/device`` page)."""
+    import requests
+
+    with requests.Session() as browser:
+        browser.trust_env = False
+        page = browser.get(url, timeout=10)
+        if page.status_code != 200:
+            raise RuntimeError(f"device page answered {page.status_code}")
+        answer = browser.post(
+            urljoin(url, "/device"),
+            data={
+                "user_code": user_code,
+                "username": username,
+                "password": password,
+                "decision": "approve",
+            },
+            timeout=10,
+        )
+        if answer.status_code != 200 or "connected" not in answer.text:
+            raise RuntimeError(f"the device was not approved ({answer.status_code})")
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print("usage: python -m runner.demo.browser URL", file=sys.stderr)
@@ -53,6 +79,13 @@ def main(argv: list[str]) -> int:
     user = os.environ.get("DEMO_BROWSER_USER", "alice")
     password = os.environ.get("DEMO_BROWSER_PASSWORD", "wonderland")
     try:
+        parts = urlsplit(argv[0])
+        if parts.path == "/device":  # the device grant's verification page
+            from urllib.parse import parse_qs
+
+            code = parse_qs(parts.query).get("user_code", [""])[0]
+            play_device(argv[0], code, user, password)
+            return 0
         play_browser(argv[0], user, password, approve)
     except Exception as exc:  # a browser stand-in: report, do not crash the caller
         print(f"demo browser: {exc}", file=sys.stderr)

@@ -1,8 +1,9 @@
 """``apirun demo``: start the demo API on loopback and run the shipped examples against it.
 
-The examples read the server's address from ``DEMO_URL``. The ``oauth2-code`` example needs
-a browser: the demo plays the user itself (``demo.browser``) and keeps its tokens in a
-throw-away cache, so the run needs no input and leaves nothing behind.
+The examples read the server's address from ``DEMO_URL``. The ``oauth2-code`` and
+``oauth2-device`` examples need a user: the demo plays them itself (``demo.browser``) and
+keeps their tokens in a throw-away cache, so the run needs no input and leaves nothing
+behind.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def example_files() -> list[Path]:
 
 def run_demo(args: argparse.Namespace) -> int:
     from ..cli import build_parser, cmd_run
-    from .browser import play_browser
+    from .browser import play_browser, play_device
 
     try:
         server = DemoServer(DemoConfig(port=args.port)).start()
@@ -52,6 +53,7 @@ def run_demo(args: argparse.Namespace) -> int:
             hooks = {
                 "browser": play_browser,
                 "browser_note": "the demo plays the browser itself (nothing to do), logging in at",
+                "device_browser": play_device,
                 "token_cache": str(Path(tmp) / "tokens.json"),
             }
             code: int = cmd_run(run_args, environ=environ, auth_hooks=hooks)

@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
+from . import realworld
 from .oauth import USERS, IssuedToken, ProviderState, make_server
 
 STATIC_TOKEN = "demo-static-token"
@@ -53,6 +54,7 @@ class DemoState:
 
     token_ttl: float
     provider: ProviderState = field(default_factory=ProviderState)
+    realworld: realworld.RealWorldState = field(default_factory=realworld.RealWorldState)
     orders: dict[int, Order] = field(default_factory=dict)
     next_id: int = 1
     in_flight: int = 0
@@ -202,6 +204,12 @@ class DemoHandler(BaseHTTPRequestHandler):
             ("GET", "/health"): self.health,
             ("POST", "/auth/login"): self.login,
             ("POST", "/oauth/token"): self.token,
+            ("POST", "/cms/login"): self.cms_login,
+            ("POST", "/cms/refresh"): self.cms_refresh,
+            ("GET", "/.well-known/openid-configuration"): self.discovery,
+            ("POST", "/oauth/device"): self.device_authorization,
+            ("GET", "/device"): self.device_page,
+            ("POST", "/device"): self.device_decide,
             ("GET", "/oauth/authorize"): self.authorize_page,
             ("POST", "/oauth/authorize"): self.authorize_submit,
             ("GET", "/api/me"): self.me,
@@ -315,10 +323,45 @@ class DemoHandler(BaseHTTPRequestHandler):
     def token(self) -> None:
         form = self._form()
         self.state.count(f"token:{form.get('grant_type', '?')}")
+        rw, provider, ttl = self.state.realworld, self.state.provider, self.state.token_ttl
+        if form.get("grant_type") == realworld.DEVICE_GRANT:
+            return self._send(*realworld.device_token(rw, provider, form, ttl))
+        if "client_assertion" in form:
+            return self._send(*realworld.jwt_client_token(rw, provider, self._base(), form, ttl))
         headers, body, status = self.server.oauth.create_token_response(
             self._url(), "POST", self.body.decode("utf-8", "replace"), dict(self.headers)
         )
         self._send(status, (body or "").encode("utf-8"), dict(headers or {}))
+
+    # -- the real-world shapes of SPEC §3.1 (demo.realworld) ------------------------------
+
+    def _base(self) -> str:
+        return f"http://{self.headers.get('Host', '127.0.0.1')}"
+
+    def cms_login(self) -> None:
+        self.state.count("cms-login")
+        rw, provider = self.state.realworld, self.state.provider
+        self._send(*realworld.cms_login(rw, provider, self._json_body()))
+
+    def cms_refresh(self) -> None:
+        self.state.count("cms-refresh")
+        rw, provider = self.state.realworld, self.state.provider
+        self._send(*realworld.cms_refresh(rw, provider, self._json_body()))
+
+    def discovery(self) -> None:
+        self._send(200, realworld.discovery(self._base()))
+
+    def device_authorization(self) -> None:
+        self._send(
+            *realworld.device_authorization(self.state.realworld, self._base(), self._form())
+        )
+
+    def device_page(self) -> None:
+        self._send(200, realworld.device_page(self._arg("user_code", "") or ""), _HTML)
+
+    def device_decide(self) -> None:
+        status, page = realworld.device_decide(self.state.realworld, self._form())
+        self._send(status, page, _HTML)
 
     def _url(self) -> str:
         return f"http://{self.headers.get('Host', '127.0.0.1')}{self.path}"

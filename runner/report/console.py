@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ..errors import Diagnostic
 from ..location import Location
@@ -23,6 +23,9 @@ from ..redaction import Redactor
 from ..results import ERROR, FAILED, PASSED, SKIPPED, CollectionResult, RunResult, StepResult
 from .curl import to_curl
 from .progress import ProgressLine
+
+if TYPE_CHECKING:
+    from ..auth.base import TokenExchange
 
 _MARKS_UTF8 = {PASSED: "✔", FAILED: "✘", SKIPPED: "↷", ERROR: "!"}
 _MARKS_ASCII = {PASSED: "ok", FAILED: "FAIL", SKIPPED: "skip", ERROR: "ERR"}
@@ -161,6 +164,20 @@ class Console:
         return lines
 
     # -- observer --------------------------------------------------------------------------
+
+    def token_exchange(self, exchange: TokenExchange) -> None:
+        """``-v``: a token request and its answer (already masked), as it happens."""
+        if self.options.verbosity < 1:
+            return
+        with self._lock:
+            self._print(self.redactor(exchange.render()))
+
+    def notice(self, text: str) -> None:
+        """A message for the user from an auth block (a device code to enter), on stderr."""
+        with self._lock:
+            if self.progress is not None:
+                self.progress.clear()
+            print(self.redactor(text), file=self.err, flush=True)
 
     def step_finished(self, collection: Collection, result: StepResult) -> None:
         if self.progress is not None:

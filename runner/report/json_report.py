@@ -34,6 +34,8 @@ def step_dict(step: StepResult) -> dict[str, Any]:
         "location": _loc(step.location),
         "attempts": step.attempts,
     }
+    if step.auth is not None:
+        out["auth"] = {"renewed": step.auth}
     if step.request is not None:
         out["request"] = {"method": step.request.method, "url": step.request.url}
         if not step.request.sent:

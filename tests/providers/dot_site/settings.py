@@ -72,6 +72,20 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 STATIC_URL = "/static/"
 
+
+def _oidc_key() -> str:
+    """A fresh signing key for ID tokens, one per provider process (tests only)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
 OAUTH2_PROVIDER = {
     "SCOPES": {
         "read": "Read your data",
@@ -85,6 +99,10 @@ OAUTH2_PROVIDER = {
     # RFC 8252 §7.3: DOT already ignores the port of a registered http://127.0.0.1/... or
     # http://[::1]/... redirect URI. This extends the same to http://localhost/... .
     "ALLOW_LOCALHOST_LOOPBACK": True,
+    # OpenID Connect on, so that DOT serves discovery metadata at
+    # /o/.well-known/openid-configuration (the issuer is BASE/o); apirun's `issuer` tests.
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": _oidc_key(),
 }
 
 # With DEBUG off Django logs nothing to the console; send errors to stderr, which the
