@@ -111,17 +111,19 @@ def run_suite(
     cancel: threading.Event | None = None,
     redactor: Redactor | None = None,
     auth_hooks: dict[str, object] | None = None,
+    pool: AuthPool | None = None,
 ) -> RunResult:
     """Run ``collections`` (already loaded and valid) and return every result, in order.
 
     ``cancel``: once set, no new step starts, steps in flight end, and the result is
-    marked interrupted (``interrupt_name`` tells which signal, when the CLI set it)."""
+    marked interrupted (``interrupt_name`` tells which signal, when the CLI set it).
+    ``pool``: auth handlers to share with other calls (the pytest plugin's session)."""
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     cancel = cancel if cancel is not None else threading.Event()
     redactor = redactor if redactor is not None else Redactor()
     watcher: SuiteObserver = _Serialised(observer if observer is not None else _Quiet())
     chosen = select_shard(collections, options.shard)
-    pool = AuthPool()
+    pool = pool if pool is not None else AuthPool()
     halted = threading.Event()  # --fail-fast: set by the first failed step of any collection
     runs = [
         CollectionRun(c, options.run, redactor, watcher, None, auth_hooks, pool=pool, cancel=cancel)
