@@ -593,20 +593,57 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo.command import run_demo
+    """Start the demo API on loopback and run the shipped examples against it (the
+    oauth2-code and device examples are signed in by the demo's own browser player, with
+    a throw-away token cache)."""
+    import tempfile
+    from pathlib import Path
 
-    code: int = run_demo(args)
-    return code
+    from .demo import DemoConfig, DemoServer
+    from .demo.browser import play_browser, play_device
+    from .demo.command import example_files, serve
+
+    try:
+        server = DemoServer(DemoConfig(port=args.port)).start()
+    except OSError as exc:
+        raise UsageError(
+            f"cannot start the demo API on 127.0.0.1:{args.port or 0}: {exc.strerror or exc}",
+            "pick another --port, or leave --port out for a free one",
+        ) from None
+    try:
+        if args.serve:
+            return serve(server)
+        files = example_files()
+        run_args = build_parser().parse_args(["run", *map(str, files)])
+        for name in ("verbose", "quiet", "no_color", "debug", "jobs"):
+            setattr(run_args, name, getattr(args, name))
+        for name in ("report_json", "report_junit", "report_html"):
+            setattr(run_args, name, getattr(args, name))
+        if not args.quiet:
+            print(f"demo API listening on {server.url}")
+            print(f"running {len(files)} example collection(s) from {files[0].parent}\n")
+        environ = {**os.environ, "DEMO_URL": server.url}
+        with tempfile.TemporaryDirectory(prefix="apirun-demo-") as tmp:
+            hooks = {
+                "browser": play_browser,
+                "browser_note": "the demo plays the browser itself (nothing to do), logging in at",
+                "device_browser": play_device,
+                "token_cache": str(Path(tmp) / "tokens.json"),
+            }
+            code: int = cmd_run(run_args, environ=environ, auth_hooks=hooks)
+        return code
+    finally:
+        server.stop()
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    from .auth.code import login_command
+    from .cli_login import login_command
 
     return login_command(args)
 
 
 def cmd_logout(args: argparse.Namespace) -> int:
-    from .auth.code import logout_command
+    from .cli_login import logout_command
 
     return logout_command(args)
 

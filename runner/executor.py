@@ -572,6 +572,10 @@ class CollectionRun:
 
     # -- auth ----------------------------------------------------------------------------------
 
+    def auth_context(self) -> AuthContext:
+        """What an auth handler may use of this run (``apirun login`` uses it too)."""
+        return self._auth_context()
+
     def _auth_context(self) -> AuthContext:
         return AuthContext(
             render=self.render,
