@@ -163,3 +163,24 @@ class RunResult:
         return Summary(
             counts[PASSED], counts[FAILED], counts[SKIPPED], counts[ERROR], self.duration_ms
         )
+
+
+@dataclass(frozen=True)
+class TokenExchange:
+    """One token request and its answer, already masked, for ``-v`` (SPEC §3.1)."""
+
+    block: str
+    purpose: str
+    method: str
+    url: str
+    request_body: str
+    status: int | None
+    answer: str
+
+    def render(self) -> str:
+        status = "no answer" if self.status is None else str(self.status)
+        lines = [f"  auth `{self.block}`: {self.purpose}", f"    > {self.method} {self.url}"]
+        if self.request_body:
+            lines.append(f"    > {self.request_body}")
+        lines.append(f"    < {status} {self.answer}".rstrip())
+        return "\n".join(lines)

@@ -16,6 +16,7 @@ from ..errors import AuthError
 from ..http import Transport
 from ..model import AuthSpec
 from ..redaction import Redactor
+from ..results import TokenExchange
 from ..templating import Value
 from ..urls import is_plain_http_to_remote, join_url, url_problem
 
@@ -29,27 +30,6 @@ class Credential:
     renewed: str | None = None
     """Set when obtaining this credential renewed an expiring token: ``refresh_token`` or
     ``grant`` (SPEC §3.1); the step that asked records it."""
-
-
-@dataclass(frozen=True)
-class TokenExchange:
-    """One token request and its answer, already masked, for ``-v`` (SPEC §3.1)."""
-
-    block: str
-    purpose: str
-    method: str
-    url: str
-    request_body: str
-    status: int | None
-    answer: str
-
-    def render(self) -> str:
-        status = "no answer" if self.status is None else str(self.status)
-        lines = [f"  auth `{self.block}`: {self.purpose}", f"    > {self.method} {self.url}"]
-        if self.request_body:
-            lines.append(f"    > {self.request_body}")
-        lines.append(f"    < {status} {self.answer}".rstrip())
-        return "\n".join(lines)
 
 
 @dataclass

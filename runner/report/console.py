@@ -25,7 +25,7 @@ from .curl import to_curl
 from .progress import ProgressLine
 
 if TYPE_CHECKING:
-    from ..auth.base import TokenExchange
+    from ..results import TokenExchange
 
 _MARKS_UTF8 = {PASSED: "✔", FAILED: "✘", SKIPPED: "↷", ERROR: "!"}
 _MARKS_ASCII = {PASSED: "ok", FAILED: "FAIL", SKIPPED: "skip", ERROR: "ERR"}
