@@ -411,12 +411,13 @@ def _warn_unused_vars(variables: Sequence[tuple[str, Any]], collections: list[Co
 def _warn_if_nothing_selected(args: argparse.Namespace, collections: list[Collection]) -> None:
     """`--step`, `-k` or `--tag` that keep no step: still exit 0 (SPEC §5: skipped steps
     pass), but a typo in a CI filter must not look like a green run without a word."""
+    from .plan import plan
     from .selection import StepFilter
 
     chosen = StepFilter.from_args(args)
     if not chosen.active:
         return
-    if any(chosen.keeps(step) for c in collections for step in c.steps):
+    if any(chosen.selects(p.select, p.name, p.step.tags) for c in collections for p in plan(c)):
         return
     given = [f"--step {n}" for n in chosen.step_names] + [f"-k {k}" for k in chosen.keywords]
     given += [f"--tag {t}" for t in chosen.tags]
@@ -548,7 +549,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         _annotate(exc)
         return EXIT_INPUT
     for c in collections:
-        print(f"ok: {c.file} ({c.name!r}, {len(c.steps)} step{'s' if len(c.steps) != 1 else ''})")
+        n = c.step_count
+        print(f"ok: {c.file} ({c.name!r}, {n} step{'s' if n != 1 else ''})")
     return EXIT_OK
 
 
@@ -564,22 +566,33 @@ def cmd_list(args: argparse.Namespace) -> int:
     except (LoadError, UsageError) as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_INPUT
+    from .plan import plan
+
     keep = StepFilter.from_args(args)
     total = 0
     for c in collections:
-        print(f"{c.name}  ({c.file})")
-        for step in c.steps:
-            if not keep.keeps(step):
-                continue
-            total += 1
-            auth = step.auth if step.auth is not None else c.defaults.auth
-            extra = f"  auth={auth}" if auth else ""
-            tags = f"  [{', '.join(step.tags)}]" if step.tags else ""
-            url = step.url.source
-            base = c.base_url
-            if base is not None and not has_syntax(base.source) and "://" not in url[:12]:
-                url = join_url(base.source, url)  # a literal base: show the full URL
-            print(f"  {step.name}  {step.method.source} {url}{extra}{tags}")
+        rows = c.data.rows if c.data is not None else (None,)
+        for row in rows:
+            suffix = f" [row {row.number}]" if row is not None else ""
+            print(f"{c.name}{suffix}  ({c.file})")
+            phase = "main"
+            for p in plan(c):
+                if not keep.selects(p.select, p.name, p.step.tags):
+                    continue
+                if p.phase != phase:
+                    print(f"  {p.phase}:" if p.phase != "main" else "  steps:")
+                    phase = p.phase
+                total += 1
+                step = p.step
+                auth = step.auth if step.auth is not None else c.defaults.auth
+                extra = f"  auth={auth}" if auth else ""
+                tags = f"  [{', '.join(step.tags)}]" if step.tags else ""
+                url = step.url.source
+                base = c.base_url
+                if base is not None and not has_syntax(base.source) and "://" not in url[:12]:
+                    url = join_url(base.source, url)  # a literal base: show the full URL
+                indent = "  " * (1 + p.depth)
+                print(f"{indent}{p.name}  {step.method.source} {url}{extra}{tags}")
     print(f"\n{len(collections)} collection(s), {total} step(s)")
     return EXIT_OK
 

@@ -32,6 +32,8 @@ class Diagnostic:
     hint: str | None = None
     source_line: str | None = None
     span: int = 1
+    included_from: tuple[Location, ...] = ()
+    """For a mistake in a fragment: the ``include`` lines that led to it, innermost first."""
 
     def render(self, severity: str = "error") -> str:
         """Hurl-style: message, ``--> file:line:col``, the source line with a caret, hint."""
@@ -49,6 +51,8 @@ class Diagnostic:
                 out.append(f"  {pad} |")
                 out.append(f"  {num} | {text}")
                 out.append(f"  {pad} | {' ' * caret_col}{'^' * width}")
+        for where in self.included_from:
+            out.append(f"  = included from {where.short}")
         if self.hint:
             out.append(f"  = hint: {self.hint}")
         return "\n".join(out)

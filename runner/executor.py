@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -23,15 +24,18 @@ from .errors import AuthError, StepError, TemplateError, TransportError
 from .expectations import evaluate, json_value, masked
 from .http import DEFAULT_MAX_BODY, HttpResponse, OutgoingRequest, Transport
 from .location import Location
-from .model import NO_AUTH, AuthSpec, Collection, PredicateSet, Retry, Step
+from .model import NO_AUTH, AuthSpec, Collection, IncludeStep, Node, PredicateSet, Retry, Step
 from .predicates import show
 from .redaction import MASK, Redactor
 from .resultlog import StepLog
 from .results import (
     ERROR,
     FAILED,
+    MAIN,
     PASSED,
+    SETUP,
     SKIPPED,
+    TEARDOWN,
     CollectionResult,
     Failure,
     RequestInfo,
@@ -56,6 +60,7 @@ from .templating import (
 from .urls import join_url, url_problem
 
 DEFAULT_TIMEOUT = 30.0
+FAIL_FAST_REASON = "not run: an earlier step failed (--fail-fast)"
 DETAIL_LIMIT = 4096
 """Characters of each body kept in results for steps that did not pass."""
 
@@ -93,6 +98,18 @@ class AuthPoolLike(Protocol):
     """Where a run gets its auth handlers: the suite's pool, shared across collections."""
 
     def handler(self, spec: AuthSpec, identity: object) -> AuthHandler: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """Where a list of steps runs: the name prefix of its results (``A [0] / ``), the one
+    ``--step`` matches (``A / ``: iterations are selected through their step), the folder
+    its files are relative to, and how deep it is."""
+
+    prefix: str
+    select: str
+    directory: Path
+    depth: int
 
 
 class _NullObserver:
@@ -170,6 +187,7 @@ class CollectionRun:
         self.started: float | None = None
         self.finished: float | None = None
         self.interrupted = False
+        self._directory = collection.directory
         environ = options.environ
         for name in collection.secret_names:
             if name in environ:
@@ -211,6 +229,12 @@ class CollectionRun:
             for key, value in self.collection.profile(self.options.profile) or ():
                 merged[key] = value
         overrides = dict(self.options.variables)
+        row = self.collection.row
+        if row is not None:  # variables < profile < row < --var
+            fields = dict(row.fields)
+            self.context.update(fields)
+            self.context["row"] = fields
+            overrides = {**fields, **overrides}
         self.context.update(overrides)  # later variables derived from an overridden one see it
         for key, value in merged.items():
             if key in overrides:
@@ -233,48 +257,383 @@ class CollectionRun:
     def run(
         self, cancel: threading.Event | None = None, halted: threading.Event | None = None
     ) -> CollectionResult:
-        """Run every step and return the result; once ``cancel`` is set no new step starts
-        (the step in flight ends) and the result is marked interrupted.
+        """Run setup, steps and teardown and return the result; once ``cancel`` is set no
+        new step starts (the step in flight ends), teardown still runs, and the result is
+        marked interrupted.
 
         ``halted`` is shared by the collections of one run: with ``fail_fast``, the first
-        failed step anywhere sets it and every step not yet started is skipped."""
+        failed step anywhere sets it and every step not yet started is skipped (teardown
+        still runs)."""
         self.started = time.perf_counter()
         cancel = cancel if cancel is not None else self.cancel
         halted = halted if halted is not None else threading.Event()
+        coll = self.collection
+        top = _Scope("", "", coll.directory, 0)
         try:
-            for step in self.collection.steps:
-                if cancel.is_set():
-                    self.interrupted = True
-                    break
-                if halted.is_set():
-                    result = StepResult(
-                        step.name,
-                        SKIPPED,
-                        0.0,
-                        step.location,
-                        self._planned(step),
-                        skip_reason="not run: an earlier step failed (--fail-fast)",
-                    )
-                elif not self.step_filter.keeps(step):
-                    result = StepResult(
-                        step.name,
-                        SKIPPED,
-                        0.0,
-                        step.location,
-                        self._planned(step),
-                        skip_reason="filtered out",
-                    )
-                else:
-                    result = self._run_guarded(step)
-                    if self.options.fail_fast and result.outcome in (FAILED, ERROR):
-                        halted.set()
-                result = replace(result, collection=self.collection.name)
-                self.results.append(result)
-                self.observer.step_finished(self.collection, result)
+            if halted.is_set() and self.options.fail_fast:  # nothing of it has run: skip it all
+                for phase, nodes in coll.phases:
+                    for node in nodes:
+                        self._skip_tree(node, phase, top, FAIL_FAST_REASON)
+                return self.snapshot()
+            failed_setup = self._run_nodes(coll.setup, SETUP, top, cancel, halted)
+            if failed_setup is not None and not cancel.is_set():
+                for node in coll.steps:
+                    self._skip_tree(node, MAIN, top, f"setup failed: {failed_setup}")
+            elif not cancel.is_set():
+                self._run_nodes(coll.steps, MAIN, top, cancel, halted)
+            if coll.teardown:
+                self._teardown(top)
         finally:
             self.finished = time.perf_counter()
             self.close()
         return self.snapshot()
+
+    def _teardown(self, top: _Scope) -> None:
+        """Teardown runs whatever happened: after failures, ``--fail-fast`` and an
+        interrupt (once: the CLI abandons the run on a second signal)."""
+        interrupted = self.interrupted
+        own = threading.Event()  # never set: an interrupt must not cut the cleanup short
+        if self._transport is not None:
+            self._transport.cancel = own
+        self._run_nodes(self.collection.teardown, TEARDOWN, top, own, threading.Event())
+        self.interrupted = interrupted
+
+    def _run_nodes(
+        self,
+        nodes: Sequence[Node],
+        phase: str,
+        scope: _Scope,
+        cancel: threading.Event,
+        halted: threading.Event,
+    ) -> str | None:
+        """Run a list of steps; return the name of the first that failed, if any."""
+        failed: str | None = None
+        for node in nodes:
+            if cancel.is_set():
+                self.interrupted = True
+                break
+            if isinstance(node, IncludeStep):
+                first = self._run_include(node, phase, scope, cancel, halted)
+            else:
+                first = self._run_request(node, phase, scope, cancel, halted)
+            failed = failed or first
+        return failed
+
+    def _run_request(
+        self,
+        step: Step,
+        phase: str,
+        scope: _Scope,
+        cancel: threading.Event,
+        halted: threading.Event,
+    ) -> str | None:
+        if step.for_each is None:
+            return self._one(step, phase, scope, step.name, None, halted)
+        if halted.is_set() and phase != TEARDOWN:
+            self._skip_tree(step, phase, scope, FAIL_FAST_REASON)
+            return None
+        if not self._kept(step, scope):
+            self._skip_tree(step, phase, scope, "filtered out")
+            return None
+        elements = self._elements(step, phase, scope)
+        if elements is None:
+            return step.name if phase != TEARDOWN else None
+        failed: str | None = None
+        with self._bound(()) as bind:
+            for index, item in enumerate(elements):
+                if cancel.is_set():
+                    self.interrupted = True
+                    break
+                bind(step.as_name, item)
+                bind("index", index)
+                name = f"{step.name} [{index}]"
+                first = self._one(step, phase, scope, name, (index, item), halted)
+                failed = failed or first
+        return failed
+
+    def _one(
+        self,
+        step: Step,
+        phase: str,
+        scope: _Scope,
+        name: str,
+        iteration: tuple[int, Any] | None,
+        halted: threading.Event,
+    ) -> str | None:
+        """One request (or one iteration of it), recorded; its full name if it failed."""
+        if halted.is_set() and phase != TEARDOWN:
+            result = self._skipped(step, FAIL_FAST_REASON)
+        elif not self._kept(step, scope):
+            result = self._skipped(step, "filtered out")
+        else:
+            result = self._run_guarded(step)
+            if self.options.fail_fast and phase != TEARDOWN and result.outcome in (FAILED, ERROR):
+                halted.set()
+        self._record(result, phase, scope, name, iteration)
+        return scope.prefix + name if result.outcome in (FAILED, ERROR) else None
+
+    def _run_include(
+        self,
+        node: IncludeStep,
+        phase: str,
+        scope: _Scope,
+        cancel: threading.Event,
+        halted: threading.Event,
+    ) -> str | None:
+        """The fragment's steps, in place: ``with:`` over the fragment's variables, both
+        gone afterwards; what its steps capture stays."""
+        if (halted.is_set() and phase != TEARDOWN) or not self._kept(node, scope):
+            reason = FAIL_FAST_REASON if halted.is_set() else "filtered out"
+            self._skip_tree(node, phase, scope, reason)
+            return None
+        runs: list[tuple[str, tuple[int, Any] | None]] = [("", None)]
+        if node.for_each is not None:
+            elements = self._elements(node, phase, scope)
+            if elements is None:
+                return node.name if phase != TEARDOWN else None
+            runs = [(f" [{i}]", (i, item)) for i, item in enumerate(elements)]
+        failed: str | None = None
+        with self._bound(()) as outer:
+            for suffix, iteration in runs:
+                if cancel.is_set():
+                    self.interrupted = True
+                    break
+                if iteration is not None:
+                    outer(node.as_name, iteration[1])
+                    outer("index", iteration[0])
+                first = self._include_once(node, phase, scope, suffix, cancel, halted)
+                failed = failed or first
+        return failed
+
+    def _include_once(
+        self,
+        node: IncludeStep,
+        phase: str,
+        scope: _Scope,
+        suffix: str,
+        cancel: threading.Event,
+        halted: threading.Event,
+    ) -> str | None:
+        started = time.perf_counter()
+        name = node.name + suffix
+        try:
+            if node.when is not None and not holds(self.render(node.when)):
+                self._record(
+                    StepResult(
+                        name,
+                        SKIPPED,
+                        _ms(started),
+                        node.location,
+                        None,
+                        skip_reason="`when` is false",
+                    ),
+                    phase,
+                    scope,
+                    name,
+                    None,
+                )
+                return None
+            values = [(key, self.render(value)) for key, value in node.with_values]
+        except TemplateError as exc:
+            if self.options.dry_run:
+                values = [(key, f"<{key}>") for key, _ in node.with_values]
+            else:
+                failure = Failure(exc.check, self.redactor(exc.message), exc.location)
+                result = StepResult(
+                    name, ERROR, _ms(started), node.location, None, failures=(failure,)
+                )
+                self._record(result, phase, scope, name, None)
+                return scope.prefix + name
+        fragment = node.fragment
+        inner = _Scope(
+            f"{scope.prefix}{name} / ",
+            f"{scope.select}{node.name} / ",
+            fragment.path.parent,
+            scope.depth + 1,
+        )
+        with self._bound(values) as bind:
+            for key, value in fragment.variables:
+                if key in self.context:
+                    continue
+                try:
+                    bind(key, self.render(value))
+                except TemplateError as exc:
+                    where = f" ({exc.location.short})" if exc.location else ""
+                    from .sandbox import failed_variable
+
+                    bind(
+                        key,
+                        failed_variable(
+                            f"variable '{key}' could not be evaluated{where}: {exc.message}", key
+                        ),
+                    )
+            saved, self._directory = self._directory, inner.directory
+            try:
+                return self._run_nodes(fragment.steps, phase, inner, cancel, halted)
+            finally:
+                self._directory = saved
+
+    @contextmanager
+    def _bound(self, values: Sequence[tuple[str, Any]]) -> Iterator[Callable[[str, Any], None]]:
+        """Names bound for a while (``with:``, a fragment's variables, ``item``/``index``):
+        afterwards each is as it was — unless a step captured into it meanwhile."""
+        saved: dict[str, Any] = {}
+        ours: dict[str, Any] = {}
+
+        def bind(key: str, value: Any) -> None:
+            saved.setdefault(key, self.context.get(key, _MISSING))
+            self.context[key] = value
+            ours[key] = value
+
+        for key, value in values:
+            bind(key, value)
+        try:
+            yield bind
+        finally:
+            for key, before in saved.items():
+                if self.context.get(key, _MISSING) is not ours[key]:
+                    continue  # captured inside: it stays
+                if before is _MISSING:
+                    self.context.pop(key, None)
+                else:
+                    self.context[key] = before
+
+    def _elements(self, node: Step | IncludeStep, phase: str, scope: _Scope) -> list[Any] | None:
+        """The ``for_each`` elements, taken now; None when the step has a result of its
+        own instead (an empty list is skipped, anything else not a list is an error)."""
+        started = time.perf_counter()
+        source = node.for_each
+        try:
+            value = self.render(source)
+        except TemplateError as exc:
+            if self.options.dry_run:
+                self._dry_loop(node, phase, scope, started)
+                return None
+            self._loop_result(node, phase, scope, started, ERROR, exc.message, exc.location)
+            return None
+        if isinstance(value, Mapping):
+            return [{"key": k, "value": v} for k, v in value.items()]
+        if isinstance(value, (list, tuple)):
+            if not value:
+                self._loop_result(node, phase, scope, started, SKIPPED, "for_each: empty list")
+                return None
+            return list(value)
+        if self.options.dry_run:
+            self._dry_loop(node, phase, scope, started)
+            return None
+        where = source.location if isinstance(source, Template) else node.location
+        self._loop_result(
+            node,
+            phase,
+            scope,
+            started,
+            ERROR,
+            f"`for_each` must be a list or a mapping, not {_type_name(value)} ({show(value)})",
+            where,
+        )
+        return None
+
+    def _dry_loop(
+        self, node: Step | IncludeStep, phase: str, scope: _Scope, started: float
+    ) -> None:
+        source = node.for_each.source if isinstance(node.for_each, Template) else "…"
+        name = f"{node.name} [for each of {source.strip()}]"
+        result = StepResult(
+            name,
+            SKIPPED,
+            _ms(started),
+            node.location,
+            self._planned(node) if isinstance(node, Step) else None,
+            skip_reason="dry run; the list is known when the run gets there",
+        )
+        self._record(result, phase, scope, name, None)
+
+    def _loop_result(
+        self,
+        node: Step | IncludeStep,
+        phase: str,
+        scope: _Scope,
+        started: float,
+        outcome: str,
+        message: str,
+        location: Location | None = None,
+    ) -> None:
+        planned = self._planned(node) if isinstance(node, Step) else None
+        if outcome == SKIPPED:
+            result = StepResult(
+                node.name, SKIPPED, _ms(started), node.location, planned, skip_reason=message
+            )
+        else:
+            failure = Failure("for_each", self.redactor(message), location or node.location)
+            result = StepResult(
+                node.name, ERROR, _ms(started), node.location, planned, failures=(failure,)
+            )
+        self._record(result, phase, scope, node.name, None)
+
+    def _skip_tree(self, node: Node, phase: str, scope: _Scope, reason: str) -> None:
+        """Skipped results for a step and everything under it, named as a run would
+        name them (a ``for_each`` over a template: once, under the step's name)."""
+        from .plan import plan_node
+
+        for planned in plan_node(node, phase, scope.prefix, scope.select, scope.depth):
+            name = planned.name if planned.expanded else planned.name.rsplit(" [for each", 1)[0]
+            self._emit(self._skipped(planned.step, reason), phase, name, planned.depth, None)
+
+    def _skipped(self, step: Step, reason: str) -> StepResult:
+        return StepResult(
+            step.name, SKIPPED, 0.0, step.location, self._planned(step), skip_reason=reason
+        )
+
+    def _kept(self, node: Node, scope: _Scope) -> bool:
+        """``--step``, ``-k`` and ``--tag`` on full names; an include is kept when anything
+        under it is."""
+        keep = self.step_filter
+        if not keep.active:
+            return True
+        if isinstance(node, IncludeStep):
+            select = scope.select + node.name
+            if keep.selects(select, scope.prefix + node.name, node.tags):
+                return True
+            inner = _Scope(
+                f"{scope.prefix}{node.name} / ",
+                f"{select} / ",
+                node.fragment.path.parent,
+                scope.depth + 1,
+            )
+            return any(self._kept(child, inner) for child in node.fragment.steps)
+        return keep.selects(scope.select + node.name, scope.prefix + node.name, node.tags)
+
+    def _record(
+        self,
+        result: StepResult,
+        phase: str,
+        scope: _Scope,
+        name: str,
+        iteration: tuple[int, Any] | None,
+    ) -> None:
+        depth = scope.depth + (1 if iteration is not None else 0)
+        self._emit(result, phase, scope.prefix + name, depth, iteration)
+
+    def _emit(
+        self,
+        result: StepResult,
+        phase: str,
+        name: str,
+        depth: int,
+        iteration: tuple[int, Any] | None,
+    ) -> None:
+        result = replace(
+            result,
+            name=name,
+            collection=self.collection.name,
+            phase=phase,
+            depth=depth,
+            iteration=None
+            if iteration is None
+            else (iteration[0], masked(json_value(iteration[1]), self.redactor)),
+        )
+        self.results.append(result)
+        self.observer.step_finished(self.collection, result)
 
     def snapshot(self) -> CollectionResult:
         """The result so far (whole after ``run``; partial after an interrupt)."""
@@ -286,7 +645,14 @@ class CollectionRun:
             self.results.snapshot(),
             round((end - start) * 1000, 3),
             interrupted=self.interrupted,
+            iteration=self._row(),
         )
+
+    def _row(self) -> tuple[int, dict[str, Any]] | None:
+        row = self.collection.row
+        if row is None:
+            return None
+        return row.number, masked(json_value(dict(row.fields)), self.redactor)
 
     def _run_guarded(self, step: Step) -> StepResult:
         """``run_step``, with any unforeseen exception made that step's error: one bad step
@@ -306,6 +672,11 @@ class CollectionRun:
             return self._error(step, started, StepError(reason), None)
 
     def run_step(self, step: Step) -> StepResult:
+        if step.delay is not None:
+            try:
+                self._wait(step)
+            except StepError as exc:
+                return self._error(step, time.perf_counter(), exc, None)
         started = time.perf_counter()
         try:
             if step.when is not None and not holds(self.render(step.when)):
@@ -337,6 +708,22 @@ class CollectionRun:
             delay *= backoff
         assert outcome is not None
         return outcome
+
+    def _wait(self, step: Step) -> None:
+        """``delay``: wait before the step is rendered, so its templates and token are
+        current when it goes; an interrupt ends the wait (not counted in the duration)."""
+        seconds = self.render(step.delay)
+        try:
+            number = float(seconds)
+        except (TypeError, ValueError):
+            number = float("nan")
+        if isinstance(seconds, bool) or not 0 <= number <= 86400:  # NaN fails both
+            raise StepError(
+                f"`delay` must be a number of seconds from 0 to 86400, not {show(seconds)}",
+                step.location,
+            )
+        if not self.options.dry_run and number > 0:
+            self.cancel.wait(number)
 
     def _retry_plan(self, step: Step) -> tuple[int, float, float]:
         """``retry``'s attempts, delay and backoff, rendered when templated and checked
@@ -531,8 +918,9 @@ class CollectionRun:
         return request
 
     def _path(self, value: Any) -> Path:
-        """Files named by a collection resolve relative to the collection's folder."""
-        return (self.collection.directory / str(value)).resolve()
+        """Files resolve relative to the file that names them (a fragment's to the
+        fragment's folder)."""
+        return (self._directory / str(value)).resolve()
 
     def _body(self, step: Step, request: OutgoingRequest) -> None:
         body = step.body
@@ -882,6 +1270,18 @@ def _capture_source(capture: Any) -> dict[str, Any]:
     """A capture's source as the report shows it: ``{"json": "$.id"}``."""
     argument = capture.argument
     return {capture.source: json_value(getattr(argument, "source", argument))}
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return type(value).__name__
 
 
 def _ms(started: float) -> float:

@@ -15,7 +15,7 @@ import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice, pairwise
 from pathlib import Path
 from typing import Any, TypeGuard, overload
@@ -30,7 +30,11 @@ from .model import (
     Capture,
     Check,
     Collection,
+    DataSet,
     Defaults,
+    Fragment,
+    IncludeStep,
+    Node,
     Predicate,
     PredicateSet,
     Retry,
@@ -47,7 +51,6 @@ from .templating import (
     as_flag,
     compile_template,
     has_syntax,
-    iter_templates,
     referenced_names,
 )
 from .userschema import SchemaProblem, build_validator, read_schema_file
@@ -108,8 +111,9 @@ def find_collections(paths: Iterable[str], missing: list[str] | None = None) -> 
 
 
 def _hidden(relative: Path) -> bool:
-    """Hidden files and folders (.git, .github, .venv) are not searched for collections."""
-    return any(part.startswith(".") for part in relative.parts)
+    """Hidden files and folders (.git, .github, .venv) are not searched for collections,
+    nor those whose name starts with ``_``: fragments live there (``_shared/``)."""
+    return any(part.startswith((".", "_")) for part in relative.parts)
 
 
 def load_paths(paths: Iterable[str]) -> list[Collection]:
@@ -235,6 +239,10 @@ def stream_bytes() -> int:
         ) from None
 
 
+_WHOLE_FILE_KEYS = ("include", "data", "setup", "teardown", "tags")
+"""Top-level keys the streaming path leaves to the whole-file path (they shape the steps)."""
+
+
 class _GiveUp(Exception):
     """The streaming path does not take this file on: the whole-file path decides."""
 
@@ -271,6 +279,8 @@ def load_streaming(
                 kept.append(step)
         root = reading.root
         if not isinstance(root, dict) or not names or not head_ok(root):
+            return None
+        if any(key in root for key in _WHOLE_FILE_KEYS):
             return None
         head = reading.builder.head(root)
         if reading.builder.auth_refs - {NO_AUTH} - set(head.auth_names) or _repeats(names):
@@ -422,23 +432,195 @@ class _Head:
     defaults: Defaults
     profiles: tuple[tuple[str, tuple[tuple[str, Value], ...]], ...]
     variables: tuple[tuple[str, Value], ...]
+    tags: tuple[str, ...] = ()
 
     @property
     def auth_names(self) -> list[str]:
         return [a.name for a in self.auth]
 
 
+def _merge_heads(heads: Sequence[_Head]) -> _Head:
+    """Heads merged in order, each over the ones before, key by key: ``defaults.headers``
+    per header, ``profiles`` per profile then per variable, ``auth`` per block (a block
+    replaced whole), ``tags`` joined."""
+    base_url: Template | None = None
+    variables: dict[str, Value] = {}
+    profiles: dict[str, dict[str, Value]] = {}
+    auth: dict[str, AuthSpec] = {}
+    tags: dict[str, None] = {}
+    defaults = Defaults()
+    for head in heads:
+        base_url = head.base_url if head.base_url is not None else base_url
+        variables.update(head.variables)
+        for pname, values in head.profiles:
+            profiles.setdefault(pname, {}).update(values)
+        auth.update((a.name, a) for a in head.auth)
+        tags.update(dict.fromkeys(head.tags))
+        defaults = _merge_defaults(defaults, head.defaults)
+    return _Head(
+        base_url,
+        tuple(auth.values()),
+        defaults,
+        tuple((p, tuple(v.items())) for p, v in profiles.items()),
+        tuple(variables.items()),
+        tuple(tags),
+    )
+
+
+def _merge_defaults(under: Defaults, over: Defaults) -> Defaults:
+    headers = under.headers
+    if over.headers is not None:
+        if headers is None:
+            headers = over.headers
+        else:
+            replaced = {k.lower() for k, _ in over.headers.items}
+            kept = tuple((k, v) for k, v in headers.items if k.lower() not in replaced)
+            headers = MapValue((*kept, *over.headers.items), over.headers.location)
+
+    def pick(a: Value, b: Value) -> Value:
+        return b if b is not None else a
+
+    return Defaults(
+        headers=headers,
+        auth=over.auth if over.auth is not None else under.auth,
+        timeout=pick(under.timeout, over.timeout),
+        verify=pick(under.verify, over.verify),
+        follow_redirects=pick(under.follow_redirects, over.follow_redirects),
+        cert=pick(under.cert, over.cert),
+        key=pick(under.key, over.key),
+    )
+
+
+def _first_of_each(blocks: Sequence[AuthSpec]) -> tuple[AuthSpec, ...]:
+    seen: dict[str, AuthSpec] = {}
+    for block in blocks:
+        seen.setdefault(block.name, block)
+    return tuple(seen.values())
+
+
+def _display(including: str, raw: str) -> str:
+    """A fragment's name as users see it: its path beside the file that names it."""
+    return os.path.normpath(os.path.join(os.path.dirname(including), raw))
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    """A fragment, loaded for one include: its head, steps and auth blocks."""
+
+    file: str
+    path: Path
+    head: _Head
+    steps: tuple[Node, ...]
+    auth: tuple[AuthSpec, ...]
+
+
+_TOP_ONLY = ("steps", "setup", "teardown", "data")
+_STEP_ONLY = ("setup", "teardown", "data")
+
+
+def _load_fragment(
+    path: Path,
+    display: str,
+    *,
+    chain: tuple[tuple[Path, Location], ...],
+    by_step: bool,
+    outer_auth: tuple[str, ...],
+    inherited_tags: tuple[str, ...],
+    secret_names: set[str],
+) -> _Loaded:
+    """Read and build one fragment (always the whole-file path: fragments are small)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise LoadError(
+                [Diagnostic(f"the file is too large ({size:,} bytes)", Location(display, 1, 1))]
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise LoadError(
+            [Diagnostic(f"cannot read the file: {exc.strerror}", Location(display, 1, 1))]
+        ) from None
+    try:
+        doc = parse(display, decode(display, raw))
+    except YamlFault as exc:
+        raise LoadError([exc.diagnostic]) from None
+    if not isinstance(doc.data, dict):
+        raise LoadError(
+            [
+                doc.diagnostic(
+                    "a fragment must be a mapping of collection keys", Location(display, 1, 1)
+                )
+            ]
+        )
+    diagnostics = [*doc.duplicates, *validate(doc, fragment=True)]
+    forbidden = _STEP_ONLY if by_step else _TOP_ONLY
+    how = "an include step" if by_step else "`include:`"
+    for key in forbidden:
+        if key in doc.data:
+            diagnostics.append(
+                doc.diagnostic(
+                    f"a fragment included by {how} may not have `{key}`",
+                    doc.loc(doc.data, key, of_key=True),
+                    "run a fragment's steps with an include step (`- name: …` / `include: FILE`)"
+                    if not by_step
+                    else "setup, teardown and data belong to the collection that includes it",
+                    len(key),
+                )
+            )
+    if by_step and "steps" not in doc.data:
+        diagnostics.append(
+            doc.diagnostic(
+                "the fragment has no `steps` for the include step to run",
+                Location(display, 1, 1),
+            )
+        )
+    builder = _Builder(doc, path, chain=chain, outer_auth=outer_auth, inherited_tags=inherited_tags)
+    builder.secret_names = secret_names  # one set for the whole collection
+    head: _Head | None = None
+    steps: tuple[Node, ...] = ()
+    try:
+        head = builder.merged_head(doc.data)
+        builder.inherited_tags = (*inherited_tags, *head.tags)
+        if by_step and "steps" in doc.data:
+            steps = builder.nodes(doc.data, "steps", head.auth_names, {})
+    except Exception:
+        if not diagnostics and not builder.diagnostics:
+            raise
+    problems = [*diagnostics, *(d for d in builder.diagnostics if d not in diagnostics)]
+    if problems or head is None:
+        raise LoadError(sorted(problems, key=_key))
+    joined = [a for a in builder.joined_auth if a.name not in head.auth_names]
+    return _Loaded(display, path, head, steps, (*head.auth, *joined))
+
+
 def _key(d: Diagnostic) -> tuple[int, int]:
-    return (d.location.line, d.location.column) if d.location else (0, 0)
+    """File order; a fragment's mistakes sort at the line that includes it."""
+    where = d.included_from[-1] if d.included_from else d.location
+    return (where.line, where.column) if where else (0, 0)
 
 
 class _Builder:
     """Walks schema-valid data and its nodes, building the model and collecting problems."""
 
-    def __init__(self, doc: YamlDocument | _StreamDoc, path: Path) -> None:
+    def __init__(
+        self,
+        doc: YamlDocument | _StreamDoc,
+        path: Path,
+        *,
+        chain: tuple[tuple[Path, Location], ...] = (),
+        outer_auth: tuple[str, ...] = (),
+        inherited_tags: tuple[str, ...] = (),
+    ) -> None:
         self.doc = doc
         self.loc = doc.locator()  # bound once: called a dozen times per step
         self.path = path
+        self.chain = chain
+        """The files that included this one and the line of each ``include``, outermost first."""
+        self.outer_auth = outer_auth
+        """Auth blocks of the collection an include step runs this fragment's steps in."""
+        self.inherited_tags = inherited_tags
+        self.joined_auth: list[AuthSpec] = []
+        """Auth blocks of fragments that include steps run: they join the collection's."""
         self.diagnostics: list[Diagnostic] = []
         self.warnings: list[Diagnostic] = []
         self.secret_names: set[str] = set()
@@ -562,32 +744,176 @@ class _Builder:
         """The whole model of a document held in memory (the node path, and any file
         the streaming path gave up on: this is where every diagnostic is made)."""
         data: dict[str, Any] = self.doc.data
-        head = self.head(data)
-        raw_steps = data["steps"]
-        built: list[Step] = []
-        first: dict[str, Step] = {}
+        head = self.merged_head(data)
+        self.inherited_tags = (*self.inherited_tags, *head.tags)
+        auth_names = head.auth_names
+        first: dict[str, Node] = {}
+        setup = self.nodes(data, "setup", auth_names, first)
+        steps = self.nodes(data, "steps", auth_names, first)
+        teardown = self.nodes(data, "teardown", auth_names, first)
+        dataset = self.data_set(data) if "data" in data else None
+        collection = self.assemble(data, head, steps)
+        joined = [a for a in self.joined_auth if a.name not in auth_names]
+        return replace(
+            collection,
+            setup=setup,
+            teardown=teardown,
+            data=dataset,
+            tags=head.tags,
+            auth=(*collection.auth, *_first_of_each(joined)),
+        )
+
+    def nodes(
+        self, data: dict[str, Any], key: str, auth_names: list[str], first: dict[str, Node]
+    ) -> tuple[Node, ...]:
+        """A list of steps: requests, and include steps with their fragments loaded."""
+        raw_steps = data.get(key) or []
+        built: list[Node] = []
+        known = [*auth_names, *self.outer_auth]
         for i in range(len(raw_steps)):
-            step = self.step(raw_steps[i], i, self.loc(raw_steps, i), head.auth_names)
-            self.check_unique_name(step, raw_steps[i], first)
-            built.append(step)
+            raw = raw_steps[i]
+            loc = self.loc(raw_steps, i)
+            node: Node
+            if isinstance(raw, dict) and "include" in raw:
+                node = self.include_step(raw, i, loc, known)
+            else:
+                node = self.step(raw, i, loc, known)
+            self.check_unique_name(node, raw, first)
+            built.append(node)
             # The model now holds all the step needs: free its data (most of a large file).
             self.doc.release(raw_steps, i)
-        return self.assemble(data, head, tuple(built))
+        return tuple(built)
 
-    def head(self, data: dict[str, Any]) -> _Head:
-        """Everything of the collection but its steps."""
+    # -- include and data --------------------------------------------------------------------
+
+    def merged_head(self, data: dict[str, Any]) -> _Head:
+        """This file's head over its top-level ``include:`` fragments' (later fragments
+        win over earlier ones; this file wins over all, key by key)."""
+        heads: list[_Head] = []
+        names: list[str] = []
+        for i, raw in enumerate(data.get("include") or ()):
+            loaded = self.fragment(data["include"], i, str(raw), by_step=False)
+            if loaded is not None:
+                heads.append(loaded.head)
+                names.extend(loaded.head.auth_names)
+        own = self.head(data, names)
+        return _merge_heads([*heads, own]) if heads else own
+
+    def fragment(
+        self, container: Any, key: str | int, raw: str, *, by_step: bool
+    ) -> _Loaded | None:
+        """Load the fragment ``raw`` names (relative to this file); its mistakes are
+        reported at its own lines, followed by ``included from`` this line."""
+        where = self.loc(container, key)
+        target = self.path.parent / raw
+        shown = _display(self.doc.file, raw)
+        try:
+            resolved = target.resolve()
+            is_dir, is_file = target.is_dir(), target.is_file()
+        except (OSError, RuntimeError):
+            resolved, is_dir, is_file = target, False, False
+        if is_dir:
+            self.error(f"`include` names a directory: {raw}", where, "name a fragment file")
+            return None
+        if not is_file:
+            self.error(
+                f"included file not found: {raw}",
+                where,
+                f"paths are relative to the file that includes them ({self.path.parent})",
+            )
+            return None
+        chain = (*self.chain, (self.path, where))
+        if resolved == self.path or any(p == resolved for p, _ in self.chain):
+            hops = " → ".join(loc.short for _, loc in chain)
+            self.error(
+                f"include cycle: {hops} → {shown}",
+                where,
+                "a fragment may not include itself, directly or through others",
+            )
+            return None
+        try:
+            return _load_fragment(
+                resolved,
+                shown,
+                chain=chain,
+                by_step=by_step,
+                outer_auth=(*self.outer_auth, *self.head_auth_names),
+                inherited_tags=self.inherited_tags,
+                secret_names=self.secret_names,
+            )
+        except LoadError as exc:
+            self.diagnostics.extend(
+                replace(d, included_from=(*d.included_from, where)) for d in exc.diagnostics
+            )
+            return None
+
+    head_auth_names: tuple[str, ...] = ()
+    """This file's auth block names, once its head is built (fragments' steps may use them)."""
+
+    def include_step(
+        self, raw: dict[str, Any], index: int, loc: Location, auth_names: list[str]
+    ) -> IncludeStep:
+        tags = tuple(str(t) for t in raw.get("tags") or ())
+        saved = self.inherited_tags
+        self.inherited_tags = (*saved, *tags)
+        try:
+            loaded = self.fragment(raw, "include", str(raw["include"]), by_step=True)
+        finally:
+            self.inherited_tags = saved
+        if loaded is not None:
+            self.joined_auth.extend(loaded.auth)
+            fragment = Fragment(loaded.file, loaded.path, loaded.head.variables, loaded.steps)
+        else:
+            fragment = Fragment(str(raw["include"]), self.path, (), ())
+        if "with" in raw and raw["with"] is not None and not isinstance(raw["with"], dict):
+            self.error("`with` must be a mapping of names to values", self.loc(raw, "with"))
+        return IncludeStep(
+            name=str(raw["name"]),
+            index=index,
+            location=loc,
+            fragment=fragment,
+            with_values=self.pairs(raw, "with") if isinstance(raw.get("with"), dict) else (),
+            when=self.condition(raw, "when"),
+            for_each=self.opt(raw, "for_each"),
+            as_name=str(raw.get("as") or "item"),
+            tags=(*self.inherited_tags, *tags),
+        )
+
+    def data_set(self, data: dict[str, Any]) -> DataSet | None:
+        from .datafiles import read_data
+
+        raw = str(data["data"])
+        try:
+            return read_data(
+                self.path.parent / raw, _display(self.doc.file, raw), self.loc(data, "data")
+            )
+        except LoadError as exc:
+            for d in exc.diagnostics:
+                if d.location is not None and d.location.file == self.doc.file:
+                    self.error(d.message, d.location, d.hint)  # with its source line
+                else:
+                    self.diagnostics.append(d)
+            return None
+
+    def head(self, data: dict[str, Any], included_auth: Sequence[str] = ()) -> _Head:
+        """Everything of the collection but its steps (``included_auth``: the names of
+        blocks its top-level fragments define, which ``defaults.auth`` may name)."""
         base_url = None
         if isinstance(data.get("base_url"), str):
             base_url = self.template(data["base_url"], self.loc(data, "base_url"))
         auth = tuple(self.auth_block(data["auth"], name) for name in data.get("auth") or {})
         auth_names = [a.name for a in auth]
-        defaults = self.defaults(data.get("defaults") or {}, auth_names)
+        self.head_auth_names = (*auth_names, *included_auth)
+        defaults = self.defaults(
+            data.get("defaults") or {}, [*auth_names, *included_auth, *self.outer_auth]
+        )
         profiles = tuple(
             (pname, self.pairs(data["profiles"], pname)) for pname in data.get("profiles") or {}
         )
-        return _Head(base_url, auth, defaults, profiles, self.pairs(data, "variables"))
+        tags = tuple(str(t) for t in data.get("tags") or ())
+        return _Head(base_url, auth, defaults, profiles, self.pairs(data, "variables"), tags)
 
-    def assemble(self, data: dict[str, Any], head: _Head, steps: Sequence[Step]) -> Collection:
+    def assemble(self, data: dict[str, Any], head: _Head, steps: Sequence[Node]) -> Collection:
         return Collection(
             name=str(data["name"]),
             file=self.doc.file,
@@ -655,7 +981,7 @@ class _Builder:
             key=self.opt(raw, "key"),
         )
 
-    def check_unique_name(self, step: Step, raw: dict[str, Any], first: dict[str, Step]) -> None:
+    def check_unique_name(self, step: Node, raw: dict[str, Any], first: dict[str, Node]) -> None:
         if step.name in first:
             self.error(
                 f"duplicate step name `{step.name}` (first used at line "
@@ -729,9 +1055,14 @@ class _Builder:
             cookies=self.flag(raw, "cookies", True),
             when=self.condition(raw, "when"),
             retry=retry,
-            tags=tuple(str(t) for t in raw.get("tags") or ()),
+            tags=(*self.inherited_tags, *(str(t) for t in raw.get("tags") or ()))
+            if self.inherited_tags
+            else tuple(str(t) for t in raw.get("tags") or ()),
             checks=self.checks(raw.get("expect") or {}),
             captures=self.captures(raw.get("capture") or {}),
+            delay=self.number(raw, "delay") if "delay" in raw else None,
+            for_each=self.opt(raw, "for_each"),
+            as_name=str(raw["as"]) if "as" in raw else "item",
         )
 
     def check_multipart(self, fields: dict[str, Any]) -> None:
@@ -1041,24 +1372,6 @@ class _Builder:
                 )
             )
         return tuple(out)
-
-
-def all_templates(collection: Collection) -> list[Template]:
-    """Every template of a collection (for dry runs and tests)."""
-    out: list[Template] = []
-    for _, v in collection.variables:
-        out.extend(iter_templates(v))
-    for step in collection.steps:
-        out.extend([step.method, step.url])
-    return out
-
-
-def display_path(path: Path) -> str:
-    """A path as users like to see it: relative to the working directory when under it."""
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
 
 
 def _plain_word(raw: Any) -> TypeGuard[str]:

@@ -30,9 +30,6 @@ class AuthSpec:
     def get(self, key: str) -> Value | None:
         return self.fields.get(key)
 
-    def has(self, key: str) -> bool:
-        return key in self.fields.keys()  # noqa: SIM118 - MapValue is not a dict
-
 
 @dataclass(frozen=True, slots=True)
 class Predicate:
@@ -129,6 +126,58 @@ class Step:
     tags: tuple[str, ...] = ()
     checks: tuple[Check, ...] = ()
     captures: tuple[Capture, ...] = ()
+    delay: Value = None
+    """Seconds to wait before the step is rendered and sent (a number or a template)."""
+    for_each: Value = None
+    """A list, a mapping or a template rendering to either: one run per element."""
+    as_name: str = "item"
+
+
+@dataclass(frozen=True, slots=True)
+class Fragment:
+    """A file included by an include step: its steps run in place of the step."""
+
+    file: str
+    path: Path
+    variables: tuple[tuple[str, Value], ...]
+    """Defaults under the include step's ``with:``."""
+    steps: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class IncludeStep:
+    """``include: PATH``: another file's steps, run here with ``with:`` in scope."""
+
+    name: str
+    index: int
+    location: Location
+    fragment: Fragment
+    with_values: tuple[tuple[str, Value], ...] = ()
+    when: Value = None
+    for_each: Value = None
+    as_name: str = "item"
+    tags: tuple[str, ...] = ()
+
+
+Node = Step | IncludeStep
+"""One entry of a list of steps: a request, or an include of a fragment's steps."""
+
+
+@dataclass(frozen=True, slots=True)
+class DataRow:
+    """One row of a data file: its fields (in header order) and the line it is on."""
+
+    number: int  # from 1, as in ``NAME [row 1]``
+    line: int
+    fields: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DataSet:
+    """The rows a collection runs once each (``data:`` or ``--data``)."""
+
+    file: str
+    rows: tuple[DataRow, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,8 +205,15 @@ class Collection:
     profiles: tuple[tuple[str, tuple[tuple[str, Value], ...]], ...] = ()
     defaults: Defaults = Defaults()
     auth: tuple[AuthSpec, ...] = ()
-    steps: Sequence[Step] = ()
+    steps: Sequence[Node] = ()
     """A tuple, or for a large file ``loader.StreamedSteps``: read again as they run."""
+    setup: tuple[Node, ...] = ()
+    teardown: tuple[Node, ...] = ()
+    tags: tuple[str, ...] = ()
+    """Inherited by every step (and pytest markers)."""
+    data: DataSet | None = None
+    row: DataRow | None = None
+    """Set on the copy of a data-driven collection that runs one row (its name says which)."""
     secret_names: frozenset[str] = frozenset()
     warnings: tuple[Diagnostic, ...] = ()
     """Valid but suspicious (a mapping that looks like a misspelt predicate map)."""
@@ -165,6 +221,15 @@ class Collection:
     @property
     def directory(self) -> Path:
         return self.path.parent
+
+    @property
+    def phases(self) -> tuple[tuple[str, Sequence[Node]], ...]:
+        return (("setup", self.setup), ("main", self.steps), ("teardown", self.teardown))
+
+    @property
+    def step_count(self) -> int:
+        """Request steps, counting a fragment's (not iterations or rows)."""
+        return sum(_count(nodes) for _, nodes in self.phases)
 
     @property
     def streamed(self) -> bool:
@@ -182,3 +247,9 @@ class Collection:
             if pname == name:
                 return values
         return None
+
+
+def _count(nodes: Sequence[Node]) -> int:
+    if not isinstance(nodes, tuple):  # streamed: request steps only
+        return len(nodes)
+    return sum(_count(n.fragment.steps) if isinstance(n, IncludeStep) else 1 for n in nodes)

@@ -90,6 +90,10 @@ class StepResult:
     phase: str = MAIN
     auth: str | None = None
     """How this step's token was renewed, if it was: ``refresh_token`` or ``grant``."""
+    iteration: tuple[int, Any] | None = None
+    """Under ``for_each``: the 0-based index and the element (masked)."""
+    depth: int = 0
+    """How far under an include or a ``for_each`` it ran (the console indents by it)."""
 
     @property
     def id(self) -> str:
@@ -106,6 +110,8 @@ class CollectionResult:
     duration_ms: float
     errors: tuple[str, ...] = ()  # problems outside any step (e.g. load errors)
     interrupted: bool = False
+    iteration: tuple[int, dict[str, Any]] | None = None
+    """A run of one data row: its number (from 1) and its fields (masked)."""
 
     def count(self, outcome: str) -> int:
         tally = getattr(self.steps, "tally", None)  # a StepLog counts as it is written

@@ -27,10 +27,17 @@ def collection_schema() -> dict[str, Any]:
 
 
 @cache
-def _validator() -> Any:
+def fragment_schema() -> dict[str, Any]:
+    """A fragment is a collection whose ``name`` and ``steps`` are optional (what
+    ``schemas/fragment.schema.json`` says for editors)."""
+    return {k: v for k, v in collection_schema().items() if k != "required"}
+
+
+@cache
+def _validator(fragment: bool = False) -> Any:
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(collection_schema())
+    return Draft202012Validator(fragment_schema() if fragment else collection_schema())
 
 
 def _yes_no(schema: dict[str, Any]) -> Callable[[Any], bool]:
@@ -46,8 +53,8 @@ def _yes_no(schema: dict[str, Any]) -> Callable[[Any], bool]:
 
 
 @cache
-def _whole_check() -> Callable[[Any], bool]:
-    return _yes_no(collection_schema())
+def _whole_check(fragment: bool = False) -> Callable[[Any], bool]:
+    return _yes_no(fragment_schema() if fragment else collection_schema())
 
 
 @cache
@@ -56,8 +63,14 @@ def part_checks() -> tuple[Callable[[Any], bool], Callable[[Any], bool]]:
     collection without its steps (``steps`` only has to be a list), and one step. Together
     they accept exactly what the collection schema accepts, given at least one step."""
     whole = collection_schema()
-    head = {**whole, "properties": {**whole["properties"], "steps": {"type": "array"}}}
-    step = {k: whole[k] for k in ("$schema", "$defs")} | {"$ref": "#/$defs/step"}
+    document = whole["$defs"]["document"]
+    properties = {**document["properties"], "steps": {"type": "array"}}
+    head = {
+        **whole,
+        "$ref": "#/$defs/head",
+        "$defs": {**whole["$defs"], "head": {**document, "properties": properties}},
+    }
+    step = {k: whole[k] for k in ("$schema", "$defs")} | {"$ref": "#/$defs/request_step"}
     return _yes_no(head), _yes_no(step)
 
 
@@ -138,13 +151,13 @@ def _leaf_errors(error: Any) -> list[Any]:
     return [error]
 
 
-def validate(doc: YamlDocument) -> list[Diagnostic]:
+def validate(doc: YamlDocument, *, fragment: bool = False) -> list[Diagnostic]:
     """Every schema error of a parsed document as a located diagnostic, in file order."""
     out: list[Diagnostic] = []
-    if _whole_check()(doc.data):
+    if _whole_check(fragment)(doc.data):
         return out
     seen: set[tuple[int, int, str]] = set()
-    for raw in _validator().iter_errors(doc.data):
+    for raw in _validator(fragment).iter_errors(doc.data):
         for error in _leaf_errors(raw):
             for diag in _translate(doc, error):
                 key = (

@@ -26,8 +26,15 @@ class StepFilter:
         return bool(self.step_names or self.keywords or self.tags)
 
     def keeps(self, step: Step) -> bool:
-        if self.step_names and step.name not in self.step_names:
+        return self.selects(step.name, step.name, step.tags)
+
+    def selects(self, select: str, name: str, tags: tuple[str, ...]) -> bool:
+        """A step by its full name: ``select`` without iteration parts (``A / B``: what
+        ``--step`` matches, with everything under it), ``name`` as reported (``-k``)."""
+        if self.step_names and not any(
+            select == n or select.startswith(n + " / ") for n in self.step_names
+        ):
             return False
-        if self.keywords and not any(k.lower() in step.name.lower() for k in self.keywords):
+        if self.keywords and not any(k.lower() in name.lower() for k in self.keywords):
             return False
-        return not (self.tags and not set(self.tags) & set(step.tags))
+        return not (self.tags and not set(self.tags) & set(tags))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Protocol
 
@@ -122,7 +122,7 @@ def run_suite(
     cancel = cancel if cancel is not None else threading.Event()
     redactor = redactor if redactor is not None else Redactor()
     watcher: SuiteObserver = _Serialised(observer if observer is not None else _Quiet())
-    chosen = select_shard(collections, options.shard)
+    chosen = expand_rows(select_shard(collections, options.shard))
     pool = pool if pool is not None else AuthPool()
     halted = threading.Event()  # --fail-fast: set by the first failed step of any collection
     runs = [
@@ -147,6 +147,20 @@ def run_suite(
         interrupted=interrupted,
         redactor=redactor,
     )
+
+
+def expand_rows(collections: Sequence[Collection]) -> list[Collection]:
+    """A data-driven collection becomes one collection per row, ``NAME [row N]``."""
+    out: list[Collection] = []
+    for c in collections:
+        if c.data is None:
+            out.append(c)
+            continue
+        out.extend(
+            replace(c, name=f"{c.name} [row {row.number}]", row=row, data=None)
+            for row in c.data.rows
+        )
+    return out
 
 
 def interrupt_name(cancel: threading.Event) -> str:

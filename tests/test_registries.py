@@ -38,7 +38,7 @@ def test_checks_and_bodies_match_the_schema() -> None:
     expect = DEFS["expect"]["properties"]
     assert set(expect) == {"status", "headers", "json", "body", "schema", "max_ms", "expr"}
     assert {"status", "header", "json", "body", "schema", "max_ms", "expr"} == set(CHECKS)
-    assert set(BODY_KINDS) <= set(DEFS["step"]["properties"])
+    assert set(BODY_KINDS) <= set(DEFS["request_step"]["properties"])
 
 
 def test_every_reporter_has_a_cli_option() -> None:

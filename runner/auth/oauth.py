@@ -97,7 +97,11 @@ class OAuthGrant(TokenAuth):
 
     def url(self, ctx: AuthContext, key: str) -> str:
         """A written URL, else (with ``issuer``) the one the provider's metadata gives."""
-        if key in DISCOVERABLE and self.spec.get(key) is None and self.spec.has("issuer"):
+        if (
+            key in DISCOVERABLE
+            and self.spec.get(key) is None
+            and self.spec.get("issuer") is not None
+        ):
             from .discovery import discovered_url
 
             return discovered_url(self, ctx, key)
