@@ -60,6 +60,7 @@ def run(
     concurrently; once ``cancel`` is set the run stops as on SIGINT and the result is
     ``interrupted``. Raises ``LoadError`` (before anything is sent) for an invalid file
     and ``UsageError`` for a bad option."""
+    from .datafiles import with_data_option
     from .executor import RunOptions
     from .inputs import check_profile, check_variable_names, load_environ
     from .sharding import check_shard
@@ -74,7 +75,7 @@ def run(
     chosen_shard = check_shard(shard)
     environ = load_environ([str(p) for p in env_files], env)
     overrides = check_variable_names(variables or {})
-    collections = load_all(paths)
+    collections = with_data_option(load_all(paths), None if data is None else str(data))
     check_profile(collections, profile)
     options = SuiteOptions(
         RunOptions(
@@ -88,7 +89,6 @@ def run(
             timeout=timeout,
             insecure=insecure,
             dry_run=dry_run,
-            data=None if data is None else str(data),
         ),
         jobs=jobs,
         shard=chosen_shard,

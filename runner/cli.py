@@ -148,6 +148,14 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
 
 
+def _add_data_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data",
+        metavar="PATH",
+        help="run every collection once per row of this CSV/JSON/YAML file (replaces `data:`)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="apirun",
@@ -161,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run collections (files or directories)")
     p.add_argument("paths", nargs="+", metavar="PATH")
     _add_run_options(p)
+    _add_data_option(p)
 
     p = sub.add_parser("validate", help="load and validate only; send nothing")
     p.add_argument("paths", nargs="+", metavar="PATH")
@@ -169,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="show the steps that would run")
     p.add_argument("paths", nargs="+", metavar="PATH")
     _add_filter_options(p)
+    _add_data_option(p)
     p.add_argument("--shard", metavar="I/N", help="only shard I of N, as `run --shard` picks it")
     p.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
 
@@ -338,6 +348,7 @@ def cmd_run(
     environ: dict[str, str] | None = None,
     auth_hooks: dict[str, Any] | None = None,
 ) -> int:
+    from .datafiles import with_data_option
     from .executor import RunOptions
     from .inputs import check_profile, load_environ, parse_vars
     from .sharding import parse_shard, select_shard
@@ -363,6 +374,7 @@ def cmd_run(
         shard = parse_shard(args.shard)
         if collections is None:
             collections = _load(args.paths)
+        collections = with_data_option(collections, args.data)
         check_profile(collections, args.profile)
         collections = select_shard(collections, shard)
     except (LoadError, UsageError) as exc:
@@ -555,6 +567,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from .datafiles import with_data_option
     from .selection import StepFilter
     from .sharding import parse_shard, select_shard
     from .templating import has_syntax
@@ -562,7 +575,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     try:
         shard = parse_shard(args.shard)
-        collections = select_shard(_load(args.paths), shard)
+        collections = select_shard(with_data_option(_load(args.paths), args.data), shard)
     except (LoadError, UsageError) as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_INPUT

@@ -11,12 +11,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .errors import Diagnostic, LoadError
 from .location import Location
-from .model import DataRow, DataSet
+from .model import Collection, DataRow, DataSet
 
 MAX_DATA_BYTES = 20 * 1024 * 1024
 """Data files larger than this are refused (as collections are)."""
@@ -47,7 +49,9 @@ def read_data(path: Path, display: str, origin: Location | None, option: str = "
                 _at(
                     origin,
                     f"{named}: cannot read {display}: {exc.strerror}",
-                    "paths are relative to the file that names them",
+                    "a path given on the command line is relative to the working folder"
+                    if option
+                    else "paths are relative to the file that names them",
                 )
             ]
         ) from None
@@ -116,7 +120,7 @@ def _csv_rows(text: str, file: str) -> list[DataRow]:
                         f"row {len(rows) + 1} has {len(record)} field(s), the header has "
                         f"{len(header)} ({', '.join(header)})",
                         Location(file, start, 1),
-                        "give every row one value per header column (an empty value is ``)",
+                        "give every row one value per header column (leave a value empty: a,,c)",
                     )
                 )
                 continue
@@ -201,3 +205,12 @@ def _kind(value: Any) -> str:
     if value is None:
         return "null"
     return f"a {type(value).__name__}"
+
+
+def with_data_option(collections: Sequence[Collection], raw: str | None) -> list[Collection]:
+    """``--data PATH``: one data file (relative to the working folder) for every
+    collection, in place of the ``data:`` they name; read once, before anything is sent."""
+    if raw is None:
+        return list(collections)
+    rows = read_data(Path(raw), raw, None, option=f"--data {raw}")
+    return [replace(c, data=rows) for c in collections]

@@ -85,8 +85,6 @@ class RunOptions:
     proxy: str | None = None  # --proxy URL: wins over HTTP(S)_PROXY / NO_PROXY
     interactive: bool = False
     no_browser: bool = False
-    data: str | None = None
-    """A data file that overrides every collection's ``data:`` (``--data``)."""
     debug: bool = False  # an unforeseen exception propagates (a traceback), not a step error
 
 
@@ -611,8 +609,7 @@ class CollectionRun:
         name: str,
         iteration: tuple[int, Any] | None,
     ) -> None:
-        depth = scope.depth + (1 if iteration is not None else 0)
-        self._emit(result, phase, scope.prefix + name, depth, iteration)
+        self._emit(result, phase, scope.prefix + name, scope.depth, iteration)
 
     def _emit(
         self,

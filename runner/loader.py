@@ -239,7 +239,7 @@ def stream_bytes() -> int:
         ) from None
 
 
-_WHOLE_FILE_KEYS = ("include", "data", "setup", "teardown", "tags")
+WHOLE_FILE_KEYS = ("include", "data", "setup", "teardown", "tags")
 """Top-level keys the streaming path leaves to the whole-file path (they shape the steps)."""
 
 
@@ -280,7 +280,7 @@ def load_streaming(
         root = reading.root
         if not isinstance(root, dict) or not names or not head_ok(root):
             return None
-        if any(key in root for key in _WHOLE_FILE_KEYS):
+        if any(key in root for key in WHOLE_FILE_KEYS):
             return None
         head = reading.builder.head(root)
         if reading.builder.auth_refs - {NO_AUTH} - set(head.auth_names) or _repeats(names):

@@ -26,6 +26,7 @@ class Planned:
     step: Step
     phase: str
     depth: int
+    """How many includes it is under."""
     expanded: bool = True
     """False for a ``for_each`` over a template: its elements are known only when it runs."""
 
@@ -56,7 +57,6 @@ def plan_node(
         source = each.source.strip() if isinstance(each, Template) else "…"
         suffixes = [f" [for each of {source}]"]
     expanded = each is None or isinstance(each, (tuple, MapValue))
-    inner_depth = depth + (0 if each is None else 1)
     for suffix in suffixes:
         name = prefix + node.name + suffix
         if isinstance(node, IncludeStep):
@@ -64,4 +64,4 @@ def plan_node(
                 node.fragment.steps, phase, name + " / ", select + node.name + " / ", depth + 1
             )
         else:
-            yield Planned(name, select + node.name, node, phase, inner_depth, expanded)
+            yield Planned(name, select + node.name, node, phase, depth, expanded)

@@ -93,7 +93,7 @@ class StepResult:
     iteration: tuple[int, Any] | None = None
     """Under ``for_each``: the 0-based index and the element (masked)."""
     depth: int = 0
-    """How far under an include or a ``for_each`` it ran (the console indents by it)."""
+    """How many includes it ran under (the console indents by it)."""
 
     @property
     def id(self) -> str:

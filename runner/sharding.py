@@ -33,17 +33,22 @@ def parse_shard(raw: str | None) -> tuple[int, int] | None:
 def select_shard(
     collections: Sequence[Collection], shard: tuple[int, int] | None
 ) -> list[Collection]:
-    """A deterministic slice balanced by step count: greedy, heaviest first, ties by file."""
+    """A deterministic slice balanced by step count (times data rows): greedy, heaviest
+    first, ties by file. A data-driven collection stays whole, on one machine."""
     if shard is None:
         return list(collections)
     index, count = shard
     loads = [0] * count
     owner: dict[int, int] = {}
-    order = sorted(
-        range(len(collections)), key=lambda i: (-len(collections[i].steps), collections[i].file)
-    )
+    weights = [_weight(c) for c in collections]
+    order = sorted(range(len(collections)), key=lambda i: (-weights[i], collections[i].file))
     for i in order:
         target = min(range(count), key=lambda s: (loads[s], s))
-        loads[target] += len(collections[i].steps)
+        loads[target] += weights[i]
         owner[i] = target
     return [c for i, c in enumerate(collections) if owner[i] == index - 1]
+
+
+def _weight(collection: Collection) -> int:
+    rows = len(collection.data.rows) if collection.data is not None else 1
+    return collection.step_count * rows

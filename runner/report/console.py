@@ -12,7 +12,7 @@ import contextlib
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
@@ -22,6 +22,7 @@ from ..model import Collection
 from ..redaction import Redactor
 from ..results import ERROR, FAILED, PASSED, SKIPPED, CollectionResult, RunResult, StepResult
 from .curl import to_curl
+from .outline import Outline
 from .progress import ProgressLine
 
 if TYPE_CHECKING:
@@ -76,9 +77,9 @@ class Console:
         encoding = (getattr(self.out, "encoding", None) or "").lower().replace("-", "")
         self.marks = _MARKS_UTF8 if encoding.startswith("utf") else _MARKS_ASCII
         self._lock = threading.Lock()
-        self._blocks: dict[str, list[str]] = {}
-        self._started: set[str] = set()
-        self.on_progress: Callable[[], None] | None = None
+        self._blocks: dict[tuple[str, str], list[str]] = {}
+        self._started: set[tuple[str, str]] = set()
+        self._outlines: dict[tuple[str, str], Outline] = {}
         self.progress: ProgressLine | None = None
 
     # -- formatting ------------------------------------------------------------------------
@@ -107,7 +108,7 @@ class Console:
                     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             self.out = None
 
-    def _emit(self, key: str, lines: list[str]) -> None:
+    def _emit(self, key: tuple[str, str], lines: list[str]) -> None:
         text = self.redactor("\n".join(lines))
         with self._lock:
             if self.options.buffered:
@@ -119,9 +120,10 @@ class Console:
         title = self._c("1", collection.name)
         return [f"{title}  ({collection.file})"]
 
-    def step_lines(self, result: StepResult) -> list[str]:
+    def step_lines(self, result: StepResult, indent: str = "  ") -> list[str]:
+        """The step's line and what goes under it; ``indent`` places it in its group."""
         mark = self._c(_COLOURS[result.outcome], self.marks[result.outcome])
-        parts = [f"  {mark} {result.name}"]
+        parts = [f"{indent}{mark} {result.name}"]
         if result.request is not None:
             parts.append(f"{result.request.method} {result.request.url}")
         if result.response is not None:
@@ -133,34 +135,35 @@ class Console:
         if result.attempts > 1:
             parts.append(f"[{result.attempts} attempts]")
         lines = ["  ".join(parts)]
+        under = indent + "    "
         for failure in result.failures:
             label = "error" if result.outcome == ERROR else failure.check
-            lines.append(f"      {self._c(_COLOURS[result.outcome], label)}: {failure.message}")
+            lines.append(f"{under}{self._c(_COLOURS[result.outcome], label)}: {failure.message}")
             if failure.location is not None:
-                lines.append(f"        at {failure.location.short}")
+                lines.append(f"{under}  at {failure.location.short}")
         shown = result.request is not None and result.request.sent
         verbose = self.options.verbosity >= 1 or self.options.dry_run
         if verbose and shown:
-            lines.extend(self.exchange_lines(result))
+            lines.extend(under + line for line in self.exchange_lines(result))
         if self.options.curl and shown and result.request is not None:
-            lines.append("      " + to_curl(result.request))
+            lines.append(under + to_curl(result.request))
         return lines
 
     def exchange_lines(self, result: StepResult) -> list[str]:
         req = result.request
         assert req is not None
-        lines = [f"      > {req.method} {req.url}"]
-        lines += [f"      > {k}: {v}" for k, v in req.headers]
+        lines = [f"> {req.method} {req.url}"]
+        lines += [f"> {k}: {v}" for k, v in req.headers]
         if req.body:
-            lines.append("      >")
-            lines += ["      > " + line for line in req.body.splitlines()]
+            lines.append(">")
+            lines += ["> " + line for line in req.body.splitlines()]
         resp = result.response
         if resp is not None:
-            lines.append(f"      < {resp.http_version} {resp.status} {resp.reason}")
-            lines += [f"      < {k}: {v}" for k, v in resp.headers]
+            lines.append(f"< {resp.http_version} {resp.status} {resp.reason}")
+            lines += [f"< {k}: {v}" for k, v in resp.headers]
             if resp.body:
-                lines.append("      <")
-                lines += ["      < " + line for line in resp.body.splitlines()]
+                lines.append("<")
+                lines += ["< " + line for line in resp.body.splitlines()]
         return lines
 
     # -- observer --------------------------------------------------------------------------
@@ -184,15 +187,21 @@ class Console:
             self.progress.step_done(result)
         if self.options.verbosity < 0:
             return
-        key = collection.file
+        key = _key(collection)
         lines: list[str] = []
         if key not in self._started:
             self._started.add(key)
             lines.extend(self.header(collection))
-        lines.extend(self.step_lines(result))
-        self._emit(key, lines)
-        if self.on_progress is not None:
-            self.on_progress()
+        outline = self._outlines.get(key)
+        if outline is None:
+            outline = Outline(phased=bool(collection.setup or collection.teardown))
+            self._outlines[key] = outline
+        place = outline.place(result)
+        lines.extend(place.before)
+        if place.shown:
+            lines.extend(self.step_lines(result, place.indent))
+        if lines:
+            self._emit(key, lines)
 
     def collection_finished(self, collection: Collection, result: CollectionResult) -> None:
         if self.progress is not None:
@@ -201,10 +210,14 @@ class Console:
             self.annotations(collection, result)
         if self.options.verbosity < 0:
             return
-        key = collection.file
+        key = _key(collection)
         if key not in self._started:
             self._started.add(key)
             self._emit(key, self.header(collection))
+        outline = self._outlines.pop(key, None)
+        closing = outline.close() if outline is not None else []
+        if closing:
+            self._emit(key, closing)
         if self.options.buffered:
             with self._lock:
                 block = self._blocks.pop(key, [])
@@ -310,3 +323,8 @@ def _workspace_path(file: str) -> str:
     except ValueError:
         return file
     return file if rel.startswith("..") else rel
+
+
+def _key(collection: Collection) -> tuple[str, str]:
+    """A collection's block: one per file, and one per data row of it."""
+    return collection.file, collection.name

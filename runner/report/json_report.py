@@ -1,5 +1,4 @@
-"""The JSON report (SPEC §6), with a few additive fields; ``schemas/report.schema.json``
-describes it."""
+"""The JSON report; ``schemas/report.schema.json`` describes it."""
 
 from __future__ import annotations
 
@@ -33,7 +32,10 @@ def step_dict(step: StepResult) -> dict[str, Any]:
         ],
         "location": _loc(step.location),
         "attempts": step.attempts,
+        "phase": step.phase,
     }
+    if step.iteration is not None:
+        out["iteration"] = {"index": step.iteration[0], "item": step.iteration[1]}
     if step.auth is not None:
         out["auth"] = {"renewed": step.auth}
     if step.request is not None:
@@ -56,12 +58,15 @@ def step_dict(step: StepResult) -> dict[str, Any]:
 
 
 def collection_dict(c: CollectionResult) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "name": c.name,
         "file": c.file,
         "duration_ms": round(c.duration_ms, 3),
         "steps": [step_dict(s) for s in c.steps],
     }
+    if c.iteration is not None:
+        out["iteration"] = {"index": c.iteration[0], "row": c.iteration[1]}
+    return out
 
 
 def report_dict(run: RunResult) -> dict[str, Any]:
