@@ -214,3 +214,17 @@ def with_data_option(collections: Sequence[Collection], raw: str | None) -> list
         return list(collections)
     rows = read_data(Path(raw), raw, None, option=f"--data {raw}")
     return [replace(c, data=rows) for c in collections]
+
+
+def expand_rows(collections: Sequence[Collection]) -> list[Collection]:
+    """A data-driven collection becomes one collection per row, ``NAME [row N]``."""
+    out: list[Collection] = []
+    for c in collections:
+        if c.data is None:
+            out.append(c)
+            continue
+        out.extend(
+            replace(c, name=f"{c.name} [row {row.number}]", row=row, data=None)
+            for row in c.data.rows
+        )
+    return out

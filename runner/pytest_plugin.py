@@ -86,23 +86,25 @@ class CollectionFile(pytest.File):
     """A collection file: loaded and checked at collection time, like a test module."""
 
     def collect(self) -> Iterator[pytest.Item]:
+        from .datafiles import expand_rows
         from .errors import LoadError
         from .loader import load_file
+        from .plan import plan
 
         try:
-            collection = load_file(self.path)
+            loaded = load_file(self.path)
         except LoadError as exc:
             raise self.CollectError(exc.render()) from None
-        own = getattr(collection, "tags", ())  # top-level tags, where the format has them
-        tags = sorted({*own, *(t for s in collection.steps for t in s.tags)})
+        tags = sorted({*loaded.tags, *(t for p in plan(loaded) for t in p.step.tags)})
         for tag in tags:
             self.config.addinivalue_line("markers", f"{tag}: apirun tag")
-        item = CollectionItem.from_parent(
-            self, name=collection.name, callobj=_runner_for(collection)
-        )
-        for tag in tags:
-            item.add_marker(tag)
-        yield item
+        for collection in expand_rows([loaded]):  # a data row is an item: `Name [row 2]`
+            item = CollectionItem.from_parent(
+                self, name=collection.name, callobj=_runner_for(collection)
+            )
+            for tag in tags:
+                item.add_marker(tag)
+            yield item
 
 
 class StepsFailed(Exception):

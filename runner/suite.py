@@ -13,11 +13,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Protocol
 
 from .auth import AuthHandler, make_handler
+from .datafiles import expand_rows
 from .executor import CollectionRun, RunOptions
 from .model import AuthSpec, Collection
 from .redaction import Redactor
@@ -147,20 +148,6 @@ def run_suite(
         interrupted=interrupted,
         redactor=redactor,
     )
-
-
-def expand_rows(collections: Sequence[Collection]) -> list[Collection]:
-    """A data-driven collection becomes one collection per row, ``NAME [row N]``."""
-    out: list[Collection] = []
-    for c in collections:
-        if c.data is None:
-            out.append(c)
-            continue
-        out.extend(
-            replace(c, name=f"{c.name} [row {row.number}]", row=row, data=None)
-            for row in c.data.rows
-        )
-    return out
 
 
 def interrupt_name(cancel: threading.Event) -> str:

@@ -374,8 +374,13 @@ steps:
 """
     )
     out = tmp_path / "r.json"
-    result = run_cli(path, "--fail-fast", "--report-json", out, env=demo_env)
+    page = tmp_path / "r.html"
+    result = run_cli(path, "--fail-fast", "--report-json", out, "--report-html", page, env=demo_env)
     assert result.code == 1
+    # In HTML the loop's results are folded under it, open because one failed.
+    assert '<details class="group" open><summary>codes <span class="muted">4 results' in (
+        page.read_text()
+    )
     outcomes = [(s["name"], s["outcome"]) for s in report_steps(out)]
     assert outcomes[:2] == [("codes [0]", "passed"), ("codes [1]", "failed")]
     assert all(o == "skipped" for _, o in outcomes[2:]), outcomes
@@ -636,6 +641,10 @@ teardown:
     assert steps["unguarded"]["request"]["sent"] is False
     assert steps["guarded"]["outcome"] == "skipped"
     assert "setup:" in result.out and "teardown:" in result.out
+    page = tmp_path / "r.html"
+    run_cli(path, "--report-html", page, env=demo_env)
+    assert '<h3 class="phase">Setup</h3>' in page.read_text()
+    assert '<h3 class="phase">Teardown</h3>' in page.read_text()
 
 
 def test_step_names_are_unique_across_setup_steps_and_teardown(write) -> None:  # type: ignore[no-untyped-def]

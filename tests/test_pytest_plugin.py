@@ -194,3 +194,20 @@ def test_the_plugin_is_registered_through_the_entry_point(project: pytest.Pytest
     result = project.runpytest_subprocess("--help")
     result.stdout.fnmatch_lines(["*--apirun=PATH*"])
     assert Path(project.path).exists()
+
+
+def test_a_data_row_is_an_item_and_a_failing_row_fails_alone(project: pytest.Pytester) -> None:
+    (project.path / "codes.csv").write_text("code\n200\n500\n")
+    project.makefile(
+        ".apirun.yaml",
+        codes='name: Codes\nbase_url: "{{ env.DEMO_URL }}"\ndata: codes.csv\n'
+        "steps:\n  - {name: s, url: '/status/{{ code }}', expect: {status: 200}}\n",
+    )
+    result = project.runpytest_subprocess("-v")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*codes.apirun.yaml::Codes [[]row 1[]] PASSED*",
+            "*codes.apirun.yaml::Codes [[]row 2[]] FAILED*",
+        ]
+    )

@@ -184,3 +184,28 @@ def test_secrets_from_env_never_reach_a_result_or_report(
     apirun.reports.write_html(result, tmp_path / "r.html")
     for report in ("r.json", "r.html"):
         assert canary not in (tmp_path / report).read_text()
+
+
+def test_run_with_data_gives_one_result_per_row(
+    demo: DemoServer, write, tmp_path: Path, isolated_cache: Path
+) -> None:  # type: ignore[no-untyped-def]
+    rows = tmp_path / "rows.json"
+    rows.write_text('[{"n": 1}, {"n": 2}]')
+    path = write(
+        """
+        name: rows
+        base_url: "{{ env.DEMO_URL }}"
+        steps:
+          - name: echo
+            url: /echo
+            params: {n: "{{ n }}"}
+            expect: {json: {$.args.n: "{{ n | string }}"}}
+        """
+    )
+    result = apirun.run(path, env={"DEMO_URL": demo.url}, data=rows)
+    assert result.ok
+    assert [c.name for c in result.collections] == ["rows [row 1]", "rows [row 2]"]
+    assert [c.iteration for c in result.collections] == [(1, {"n": 1}), (2, {"n": 2})]
+    with pytest.raises(apirun.LoadError, match="no rows"):
+        (tmp_path / "empty.json").write_text("[]")
+        apirun.run(path, env={"DEMO_URL": demo.url}, data=tmp_path / "empty.json")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import itertools
 import json
 import re
 from string import Template
@@ -33,8 +34,11 @@ from ..redaction import Redactor
 from ..results import (
     ERROR,
     FAILED,
+    MAIN,
     PASSED,
+    SETUP,
     SKIPPED,
+    TEARDOWN,
     CollectionResult,
     Failure,
     RequestInfo,
@@ -202,6 +206,8 @@ details { margin-top: 0.5rem; border: 1px solid var(--border); border-radius: 6p
 details > summary { cursor: pointer; padding: 0.35rem 0.7rem; font-weight: 600;
   font-size: 0.9rem; overflow-wrap: anywhere; }
 details > summary .muted { font-weight: 400; }
+details.group { border-style: dashed; padding: 0 0.5rem 0.5rem; }
+h3.phase { margin: 1rem 0 0.3rem; font-size: 1rem; }
 details[open] > summary { border-bottom: 1px solid var(--border); }
 details > .inner { padding: 0 0.7rem 0.7rem; }
 .note { font-size: 0.85rem; color: var(--muted); margin: 0.3rem 0 0; }
@@ -296,6 +302,18 @@ $collections
 </body>
 </html>
 """)
+
+
+_PHASE_TITLES = {SETUP: "Setup", MAIN: "Steps", TEARDOWN: "Teardown"}
+
+
+def _group(step: StepResult) -> str | None:
+    """What a result is folded under: its outermost include or its loop, else nothing."""
+    if step.depth > 0:
+        return step.name.split(" / ", 1)[0].rsplit(" [", 1)[0]
+    if step.iteration is not None:
+        return step.name.rsplit(" [", 1)[0]
+    return None
 
 
 def _duration(ms: float) -> str:
@@ -527,9 +545,41 @@ class _Renderer:
             out.extend(f"<li><pre>{self.t(e)}</pre></li>" for e in c.errors)
             out.append("</ul></div>")
         out.append('<div class="steps">')
-        out.extend(self.step(f"c{i}-s{j}", s) for j, s in enumerate(c.steps, 1))
+        out.extend(self.grouped(i, c))
         out.append("</div></section>")
         return "\n".join(out)
+
+    def grouped(self, i: int, c: CollectionResult) -> list[str]:
+        """Steps by phase (when there is more than the main one), and the results of one
+        include or one loop folded under a summary, open when one of them failed."""
+        steps = list(enumerate(c.steps, 1))
+        phased = any(s.phase != MAIN for _, s in steps)
+        out: list[str] = []
+        for phase, in_phase in itertools.groupby(steps, key=lambda js: js[1].phase):
+            if phased:
+                out.append(f'<h3 class="phase">{_PHASE_TITLES.get(phase, self.t(phase))}</h3>')
+            for group, run in itertools.groupby(in_phase, key=lambda js: _group(js[1])):
+                members = list(run)
+                rendered = [self.step(f"c{i}-s{j}", s) for j, s in members]
+                if group is None:
+                    out.extend(rendered)
+                    continue
+                results = [s for _, s in members]
+                failed = any(s.outcome in (FAILED, ERROR) for s in results)
+                counts = ", ".join(
+                    f"{n} {_LABELS[o]}"
+                    for o in (PASSED, FAILED, ERROR, SKIPPED)
+                    if (n := sum(1 for s in results if s.outcome == o))
+                )
+                out.append(
+                    f'<details class="group"{" open" if failed else ""}>'
+                    f"<summary>{self.t(group)} "
+                    f'<span class="muted">{_plural(len(results), "result")}: {counts}</span>'
+                    "</summary>"
+                )
+                out.extend(rendered)
+                out.append("</details>")
+        return out
 
     def step(self, anchor: str, step: StepResult) -> str:
         outcome = step.outcome if step.outcome in _LABELS else ERROR
