@@ -654,6 +654,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 "browser": play_browser,
                 "browser_note": "the demo plays the browser itself (nothing to do), logging in at",
                 "device_browser": play_device,
+                "device_note": "the demo plays the user itself (nothing to do), entering the code",
                 "token_cache": str(Path(tmp) / "tokens.json"),
             }
             code: int = cmd_run(run_args, environ=environ, auth_hooks=hooks)

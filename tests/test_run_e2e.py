@@ -50,6 +50,8 @@ def test_apirun_demo_runs_every_example(tmp_path: Path) -> None:
     # The user has nothing to do: the demo plays the browser itself, and says so.
     assert "log in with your browser" not in result.all
     assert "the demo plays the browser itself" in result.err
+    assert "to log in, visit" not in result.all  # the device grant's code is entered for you
+    assert "the demo plays the user itself (nothing to do), entering the code" in result.err
 
 
 def test_demo_on_a_taken_port_and_output_to_a_full_disk_are_plain_errors(demo: DemoServer) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import shlex
-import sys
 import threading
 import webbrowser
 from pathlib import Path
@@ -190,7 +189,7 @@ class AuthorizationCodeAuth(OAuthGrant):
             url, state = session.authorization_url(authorization_url, **extra)
         verifier = getattr(session, "_code_verifier", None)
         ctx.redactor.add(verifier)
-        notify = ctx.notify or (lambda text: print(text, file=sys.stderr, flush=True))
+        notify = ctx.notify or (lambda text: None)  # the library never prints
         what = ctx.extra.get("browser_note") or "log in with your browser at"
         notify(f"auth block `{self.name}`: {what}:\n  {url}")
         if listener is None:

@@ -97,12 +97,16 @@ class DeviceAuth(AuthorizationCodeAuth):
         ctx.redactor.add(device_code)
         uri = grant.get("verification_uri") or grant.get("verification_url")
         complete = grant.get("verification_uri_complete")
-        lines = [
-            f"auth block `{self.name}`: to log in, visit {uri} and enter the code "
-            f"{grant.get('user_code')}"
-        ]
-        if complete:
-            lines.append(f"  or open {complete}")
+        note = ctx.extra.get("device_note")  # the demo enters the code itself and says so
+        if note:
+            lines = [f"auth block `{self.name}`: {note} {grant.get('user_code')} at {uri}"]
+        else:
+            lines = [
+                f"auth block `{self.name}`: to log in, visit {uri} and enter the code "
+                f"{grant.get('user_code')}"
+            ]
+            if complete:
+                lines.append(f"  or open {complete}")
         notify: Callable[[str], None] = ctx.notify or (lambda text: None)
         notify("\n".join(lines))
         opener: Any = ctx.extra.get("device_browser")
