@@ -673,3 +673,31 @@ def test_delay_waits_before_sending_and_is_not_timed(write, demo_env, tmp_path: 
     assert elapsed >= 0.6
     assert steps[0]["outcome"] == "passed" and steps[0]["duration_ms"] < 500
     assert steps[1]["outcome"] == "error" and "delay" in steps[1]["failures"][0]["message"]
+
+
+def test_a_second_signal_abandons_teardown(demo_env, write, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = write(
+        'name: slow cleanup\nbase_url: "{{ env.DEMO_URL }}"\n'
+        "steps:\n  - {name: slow, url: /delay, params: {ms: 5000}}\n"
+        "teardown:\n  - {name: slower, url: /delay, params: {ms: 8000}}\n"
+    )
+    out = tmp_path / "r.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "apirun", str(path), "--report-json", str(out)],
+        env=demo_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)  # the slow step ends; teardown starts
+    time.sleep(1.5)
+    assert proc.poll() is None, "teardown is running"
+    sent = time.perf_counter()
+    proc.send_signal(signal.SIGINT)  # abandon it
+    stdout, stderr = proc.communicate(timeout=15)
+    assert time.perf_counter() - sent < 3, "a second signal does not wait for teardown"
+    assert proc.returncode == 130, stdout + stderr
+    assert "Traceback" not in stderr
+    assert "slow" in stdout  # the main step's line was printed before teardown began
