@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from pathlib import Path
@@ -88,4 +89,10 @@ def test_device_example_login_on_the_approval_page_then_ci_uses_the_cache(
 def test_apirun_demo_plays_the_device_user_itself() -> None:
     result = run_cli("demo", "-v", env=clean_env(CI="1"))
     assert result.code == 0, result.all
-    assert "OAuth2 device grant" in result.out and "enter the code" in result.err
+    assert "OAuth2 device grant" in result.out
+    # the demo says it plays the user itself, and still shows the code and where it goes
+    assert "the demo plays the user itself (nothing to do), entering the code" in result.err
+    assert re.search(
+        r"entering the code [A-Z0-9]{4}-[A-Z0-9]{4} at http://127\.0\.0\.1:\d+/device", result.err
+    ), result.err
+    assert "to log in, visit" not in result.err
