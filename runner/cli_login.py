@@ -12,6 +12,7 @@ from .auth.base import terminal_prompt
 from .auth.cache import TokenCache
 from .auth.code import LOGIN_WAIT_S, AuthorizationCodeAuth
 from .errors import AuthError
+from .terminal import guard, visible
 
 
 def _prepare(args: Any) -> tuple[Any, Any]:
@@ -47,7 +48,7 @@ def _login_handler(spec: Any) -> AuthorizationCodeAuth:
 
 
 def _to_stderr(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    print(guard(text), file=sys.stderr, flush=True)
 
 
 def _blocks(collection: Any, name: str | None) -> list[Any]:
@@ -84,7 +85,7 @@ def login_command(args: Any) -> int:
         if cached:
             cache.put(handler._key(ctx), token)
     except AuthError as exc:
-        print(f"error: {run.redactor(exc.message)}", file=sys.stderr)
+        print(f"error: {visible(run.redactor(exc.message))}", file=sys.stderr)
         return 1
     finally:
         run.close()

@@ -34,6 +34,9 @@ class Diagnostic:
     span: int = 1
     included_from: tuple[Location, ...] = ()
     """For a mistake in a fragment: the ``include`` lines that led to it, innermost first."""
+    caret_column: int | None = None
+    """Where the caret goes in ``source_line`` when that differs from the location's
+    column (a masked credential before it made the line shorter)."""
 
     def render(self, severity: str = "error") -> str:
         """Hurl-style: message, ``--> file:line:col``, the source line with a caret, hint."""
@@ -46,7 +49,8 @@ class Diagnostic:
                 text = self.source_line.rstrip("\r\n").expandtabs(1)
                 if len(text) > 160:
                     text = text[:157] + "..."
-                caret_col = min(max(self.location.column - 1, 0), len(text))
+                column = self.caret_column or self.location.column
+                caret_col = min(max(column - 1, 0), len(text))
                 width = max(1, min(self.span, max(1, len(text) - caret_col)))
                 out.append(f"  {pad} |")
                 out.append(f"  {num} | {text}")

@@ -26,7 +26,7 @@ from .http import DEFAULT_MAX_BODY, HttpResponse, OutgoingRequest, Transport
 from .location import Location
 from .model import NO_AUTH, AuthSpec, Collection, IncludeStep, Node, PredicateSet, Retry, Step
 from .predicates import show
-from .redaction import MASK, Redactor
+from .redaction import MASK, Redactor, masking
 from .resultlog import StepLog
 from .results import (
     ERROR,
@@ -238,7 +238,7 @@ class CollectionRun:
             if key in overrides:
                 continue
             try:
-                self.context[key] = render_value(value, self.context)
+                self.context[key] = self._render_named(key, value)
             except TemplateError as exc:
                 where = f" ({exc.location.short})" if exc.location else ""
                 from .sandbox import failed_variable
@@ -249,6 +249,27 @@ class CollectionRun:
 
     def render(self, value: Value) -> Any:
         return render_value(value, self.context)
+
+    @property
+    def _secrets(self) -> Namespace:
+        scope: Namespace = self.context["secret"]
+        return scope
+
+    def _render_named(self, key: str, value: Value) -> Any:
+        """Render a value that a name will hold; if it was made from a secret, the name
+        holds a secret from now on (what templates make from it is masked too)."""
+        scope = self._secrets
+        reads = scope.reads
+        result = render_value(value, self.context)
+        if scope.reads != reads:
+            scope.tainted.add(key)
+            scope.mark(result)
+        return result
+
+    def _hold_secret(self, key: str, value: Any) -> None:
+        scope = self._secrets
+        scope.tainted.add(key)
+        scope.mark(value)
 
     # -- the run -----------------------------------------------------------------------------
 
@@ -262,6 +283,12 @@ class CollectionRun:
         ``halted`` is shared by the collections of one run: with ``fail_fast``, the first
         failed step anywhere sets it and every step not yet started is skipped (teardown
         still runs)."""
+        with masking(self.redactor):  # failure messages mask values before they cut them
+            return self._run(cancel, halted)
+
+    def _run(
+        self, cancel: threading.Event | None, halted: threading.Event | None
+    ) -> CollectionResult:
         self.started = time.perf_counter()
         cancel = cancel if cancel is not None else self.cancel
         halted = halted if halted is not None else threading.Event()
@@ -431,7 +458,7 @@ class CollectionRun:
                     None,
                 )
                 return None
-            values = [(key, self.render(value)) for key, value in node.with_values]
+            values = [(key, self._render_named(key, value)) for key, value in node.with_values]
         except TemplateError as exc:
             if self.options.dry_run:
                 values = [(key, f"<{key}>") for key, _ in node.with_values]
@@ -454,7 +481,7 @@ class CollectionRun:
                 if key in self.context:
                     continue
                 try:
-                    bind(key, self.render(value))
+                    bind(key, self._render_named(key, value))
                 except TemplateError as exc:
                     where = f" ({exc.location.short})" if exc.location else ""
                     from .sandbox import failed_variable
@@ -502,7 +529,7 @@ class CollectionRun:
         started = time.perf_counter()
         source = node.for_each
         try:
-            value = self.render(source)
+            value = self._render_named(node.as_name, source)
         except TemplateError as exc:
             if self.options.dry_run:
                 self._dry_loop(node, phase, scope, started)
@@ -766,7 +793,9 @@ class CollectionRun:
         captured: dict[str, Any] = {}
         exchange = Exchange(response, self.render, self.transport.cookie)
         self.context["response"] = _response_view(response)
+        secrets = self._secrets
         for capture in step.captures:
+            reads = secrets.reads
             try:
                 value = CAPTURE_SOURCES[capture.source](capture, exchange)
             except NotFound as exc:
@@ -792,6 +821,8 @@ class CollectionRun:
                     )
                 )
                 continue
+            if capture.secret or secrets.reads != reads:
+                self._hold_secret(capture.name, value)
             captured[capture.name] = value
             self.context[capture.name] = value
         try:
@@ -868,22 +899,32 @@ class CollectionRun:
             raise StepError(f"invalid URL {url!r}: {problem}", step.location)
         headers: dict[str, str] = {}
         lower: dict[str, str] = {}
+        secrets = self._secrets
+        secret_headers: set[str] = set()
         for source in (defaults.headers, step.headers):
             if source is None:
                 continue
-            for key, value in self.render(source).items():
+            for key, template in source.items:
+                reads = secrets.reads
+                value = self.render(template)
                 previous = lower.get(key.lower())
                 if previous is not None:
                     headers.pop(previous, None)
+                    secret_headers.discard(previous)
                 text = as_text(value)
                 if not text.isascii() or "\n" in text or "\r" in text:
                     _check_header_value(key, text, source)
                 headers[key] = text
                 lower[key.lower()] = key
+                if secrets.reads != reads:  # made from a secret: it stays on its origin
+                    secret_headers.add(key)
         params = _pairs(self.render(step.params)) if step.params is not None else []
         request = OutgoingRequest(method, url, headers, params, location=step.location)
+        request.secret_headers = frozenset(secret_headers)
         if step.body is not None:
+            reads = secrets.reads
             self._body(step, request)
+            request.secret_body = secrets.reads != reads
         timeout = _first(self, step.timeout, defaults.timeout)
         request.timeout = (
             float(timeout)

@@ -36,6 +36,7 @@ from requests.structures import CaseInsensitiveDict
 from . import deadline
 from .errors import TransportError
 from .location import Location
+from .redaction import mask
 
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 """Largest response body read (10 MiB): ample for API responses, bounded for hostile ones."""
@@ -65,6 +66,14 @@ class OutgoingRequest:
     cookies: bool = True
     auth_headers: frozenset[str] = frozenset()
     auth_params: frozenset[str] = frozenset()
+    secret_headers: frozenset[str] = frozenset()
+    """Headers whose value was made from a secret: dropped on a redirect to another origin."""
+    secret_body: bool = False
+    """The body was made from a secret: a redirect to another origin that would re-send it
+    (307/308) fails the request instead."""
+    token_request: bool = False
+    """A request carrying credentials to a token endpoint: it never follows a redirect to
+    another origin."""
     location: Location | None = None
 
 
@@ -138,18 +147,46 @@ def _strip_params(url: str, names: frozenset[str]) -> str:
     return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
+class RedirectRefused(requests.exceptions.RequestException):
+    """A redirect apirun will not follow: it would carry credentials to another origin."""
+
+
+def guard_redirect(prepared: Any, response: Any, out: OutgoingRequest | None) -> None:
+    """Before each redirect hop: credentials stay on their origin (SPEC §4). To another
+    origin (or from https to http), credential headers, the auth block's query parameters
+    and headers made from secrets are dropped; a token request, or a 307/308 that would
+    re-send a body made from a secret, is refused with a message that says why."""
+    if _origin(response.request.url) == _origin(prepared.url):
+        return
+    location = response.headers.get("Location") or prepared.url
+    if out is not None and out.token_request:
+        raise RedirectRefused(
+            f"it answered {response.status_code} with a redirect to {location}, another "
+            "origin, and apirun does not send credentials there: write the final URL in "
+            "the auth block"
+        )
+    if out is not None and out.secret_body and prepared.body is not None:
+        raise RedirectRefused(
+            f"the response {response.status_code} redirects to {location}, another origin, "
+            "and would have the body, which holds a secret, re-sent there: apirun stopped "
+            "(write the final URL, or set `follow_redirects: false` to check the redirect)"
+        )
+    dropped = ["Authorization", "Proxy-Authorization", "Cookie"]
+    if out is not None:
+        dropped += [*out.auth_headers, *out.secret_headers]
+    for name in dropped:
+        prepared.headers.pop(name, None)
+    if out is not None and out.auth_params:
+        prepared.url = _strip_params(prepared.url, out.auth_params)
+
+
 class _Session(requests.Session):
     """A session whose redirects keep credentials on their origin (SPEC §4)."""
 
-    auth_headers: frozenset[str] = frozenset()
-    auth_params: frozenset[str] = frozenset()
+    current: OutgoingRequest | None = None
 
     def rebuild_auth(self, prepared_request: Any, response: Any) -> None:
-        if _origin(response.request.url) != _origin(prepared_request.url):
-            for name in ("Authorization", "Proxy-Authorization", "Cookie", *self.auth_headers):
-                prepared_request.headers.pop(name, None)
-            if self.auth_params:
-                prepared_request.url = _strip_params(prepared_request.url, self.auth_params)
+        guard_redirect(prepared_request, response, self.current)
 
 
 def proxy_secrets(environ: Any, proxy: str | None) -> list[str]:
@@ -331,8 +368,7 @@ class Transport:
         verify: bool | str = out.verify
         if verify is True and self._ca_bundle:
             verify = self._ca_bundle
-        self.session.auth_headers = out.auth_headers
-        self.session.auth_params = out.auth_params
+        self.session.current = out
         started = time.perf_counter()
         deadline = time.monotonic() + out.timeout
         resp = self.session.send(
@@ -453,11 +489,13 @@ def describe_fault(exc: Exception, out: OutgoingRequest) -> str:
             else text.split("(Caused by SSLError(", 1)[-1].rstrip(")'\"")
         )
         return (
-            f"TLS error talking to {target}: {reason[:200]} — set `verify:` to a CA bundle, "
+            f"TLS error talking to {target}: {mask(reason)[:200]} — set `verify:` to a CA bundle, "
             "or `verify: false` / --insecure for a test server"
         )
     if isinstance(exc, requests.exceptions.InvalidJSONError) and "float" in text:
         return "the JSON body holds NaN or Infinity, which JSON cannot carry (.nan/.inf in YAML)"
+    if isinstance(exc, RedirectRefused):
+        return str(exc)
     if isinstance(exc, requests.exceptions.TooManyRedirects):
         return f"more than {MAX_REDIRECTS} redirects (a redirect loop?) starting at {out.url}"
     if isinstance(exc, (requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)):
@@ -480,5 +518,5 @@ def describe_fault(exc: Exception, out: OutgoingRequest) -> str:
             return f"could not resolve host {hostname!r}"
         if "reset" in lower or "aborted" in lower or "remotedisconnected" in lower:
             return f"the connection to {target} was closed by the server"
-        return f"could not talk to {target}: {text[:200]}"
-    return f"request to {target} failed: {text[:200]}"
+        return f"could not talk to {target}: {mask(text)[:200]}"
+    return f"request to {target} failed: {mask(text)[:200]}"

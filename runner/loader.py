@@ -39,6 +39,7 @@ from .model import (
     PredicateSet,
     Retry,
     Step,
+    secret_by_name,
 )
 from .predicates import PREDICATES, TYPE_NAMES
 from .regexes import Pattern, compile_regex
@@ -1309,6 +1310,7 @@ class _Builder:
                             Template(spec, self.loc(raw, name)),
                             loc,
                             compiled=self.jsonpath(spec, self.loc(raw, name)),
+                            secret=secret_by_name(name),
                         )
                     )
                 else:
@@ -1369,9 +1371,22 @@ class _Builder:
                     has_default="default" in spec,
                     default=self.opt(spec, "default"),
                     compiled=compiled,
+                    secret=self._capture_secret(name, spec),
                 )
             )
         return tuple(out)
+
+    def _capture_secret(self, name: str, spec: dict[str, Any]) -> bool:
+        if "secret" not in spec:
+            return secret_by_name(name)
+        flag = spec["secret"]
+        if not isinstance(flag, bool):
+            self.error(
+                f"capture `{name}`: `secret` must be true or false, not {flag!r}",
+                self.loc(spec, "secret"),
+            )
+            return True
+        return flag
 
 
 def _plain_word(raw: Any) -> TypeGuard[str]:

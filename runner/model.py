@@ -69,6 +69,15 @@ class Check:
         return f"{self.kind} {self.subject}" if self.subject else self.kind
 
 
+SECRET_NAME_PARTS = ("token", "secret", "password", "passwd", "api_key", "apikey", "session")
+
+
+def secret_by_name(name: str) -> bool:
+    """A capture named like a credential is secret unless it says `secret: false`."""
+    lower = name.lower()
+    return any(part in lower for part in SECRET_NAME_PARTS)
+
+
 @dataclass(frozen=True, slots=True)
 class Capture:
     """``name: source`` — a value taken from the response into a variable."""
@@ -82,6 +91,9 @@ class Capture:
     has_default: bool = False
     default: Value = None
     compiled: Any = field(default=None, compare=False, repr=False)
+    secret: bool = False
+    """Masked in every output from the moment it is captured: `secret: true`, or a name
+    like `token` or `session` without `secret: false`."""
 
 
 @dataclass(frozen=True, slots=True)

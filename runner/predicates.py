@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .jsonpaths import MISSING
+from .redaction import mask
 from .regexes import RegexTimeout, compile_regex, search
 from .templating import holds
 
@@ -29,6 +30,7 @@ def show(value: Any) -> str:
         text = json.dumps(value, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
         text = repr(value)
+    text = mask(text)  # before the cut: no part of a secret is ever shown
     if len(text) > MAX_SHOWN:
         text = text[: MAX_SHOWN - 15] + f"… ({len(text)} chars)"
     return text

@@ -13,6 +13,8 @@ from functools import lru_cache
 
 import regex
 
+from .redaction import mask
+
 REGEX_TIMEOUT = 1.0
 """Seconds one search of one user pattern may take."""
 
@@ -24,7 +26,8 @@ class RegexTimeout(Exception):
     """A search ran past ``REGEX_TIMEOUT``; the message says which pattern."""
 
     def __init__(self, pattern: str) -> None:
-        shown = pattern if len(pattern) <= 80 else pattern[:77] + "…"
+        shown = mask(pattern)
+        shown = shown if len(shown) <= 80 else shown[:77] + "…"
         super().__init__(
             f"the regular expression /{shown}/ took longer than {REGEX_TIMEOUT:g}s on this "
             "input and was stopped (it backtracks catastrophically: simplify it, e.g. "

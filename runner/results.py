@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .location import Location
+from .terminal import visible
 
 if TYPE_CHECKING:
     from .redaction import Redactor
@@ -185,8 +186,9 @@ class TokenExchange:
 
     def render(self) -> str:
         status = "no answer" if self.status is None else str(self.status)
-        lines = [f"  auth `{self.block}`: {self.purpose}", f"    > {self.method} {self.url}"]
+        lines = [f"  auth `{self.block}`: {self.purpose}"]
+        lines.append(f"    > {self.method} {visible(self.url)}")
         if self.request_body:
-            lines.append(f"    > {self.request_body}")
-        lines.append(f"    < {status} {self.answer}".rstrip())
+            lines.append(f"    > {visible(self.request_body)}")
+        lines.append(f"    < {status} {visible(self.answer)}".rstrip())
         return "\n".join(lines)

@@ -16,13 +16,29 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, nodes
+from jinja2 import (
+    StrictUndefined,
+    TemplateSyntaxError,
+    Undefined,
+    UndefinedError,
+    nodes,
+    pass_context,
+)
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from .errors import TemplateError
 from .memo import Memo
-from .templating import MAX_RESULT_LENGTH, Namespace, Template, TemplateSyntax, as_text
+from .redaction import mask
+from .templating import (
+    MAX_RESULT_LENGTH,
+    Namespace,
+    Template,
+    TemplateSyntax,
+    as_text,
+    free_names,
+    secret_scope,
+)
 
 
 class _Undefined(StrictUndefined):
@@ -97,7 +113,7 @@ def _b64decode(value: Any) -> str:
     try:
         data = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except ValueError:
-        raise ValueError(f"b64decode: {text[:40]!r} is not base64") from None
+        raise ValueError(f"b64decode: {mask(text)[:40]!r} is not base64") from None
     return data.decode("utf-8", "replace")
 
 
@@ -120,6 +136,68 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+MASKED_FILTER = "apirun_masked"
+
+
+@pass_context
+def _masked(context: Any, value: Any, names: tuple[str, ...]) -> Any:
+    """Wraps every ``{{ … }}`` of a text template: when the expression read a secret,
+    what it made is a secret too (``?k={{ secret.K }}`` shows ``?k=***``)."""
+    scope = secret_scope(context)
+    if scope is not None and scope.reads_secret(names):
+        scope.mark(value)
+    return value
+
+
+def _names(node: nodes.Node, ctx: str) -> set[str]:
+    found = [node, *node.find_all(nodes.Name)]  # find_all skips the node itself
+    return {n.name for n in found if isinstance(n, nodes.Name) and n.ctx == ctx}
+
+
+def _loaded(node: nodes.Node) -> set[str]:
+    return _names(node, "load")
+
+
+def _with_masked_outputs(ast: nodes.Template) -> nodes.Template:
+    """Wrap each output expression in the masking filter, told which names it reads —
+    through ``{% set %}`` and ``{% for %}`` targets too (``{% set x = secret.K %}{{ x }}``)."""
+    assigned: dict[str, set[str]] = {}
+    for node in ast.find_all((nodes.Assign, nodes.AssignBlock, nodes.For)):
+        if isinstance(node, nodes.Assign):
+            read = _loaded(node.node)
+        elif isinstance(node, nodes.AssignBlock):
+            read = set().union(*(_loaded(n) for n in node.body))
+        elif isinstance(node, nodes.For):
+            read = _loaded(node.iter)
+        else:
+            continue
+        for target in _names(node.target, "store"):
+            assigned.setdefault(target, set()).update(read)
+    changed = True
+    while changed:  # the names a name was made from, transitively
+        changed = False
+        for read in assigned.values():
+            more = set().union(*(assigned.get(r, set()) for r in read)) - read
+            if more:
+                read |= more
+                changed = True
+    for output in ast.find_all(nodes.Output):
+        for i, child in enumerate(output.nodes):
+            if isinstance(child, nodes.TemplateData):
+                continue
+            read = _loaded(child)
+            read |= set().union(*(assigned.get(r, set()) for r in read))
+            names = nodes.Const(tuple(sorted(read)))
+            output.nodes[i] = nodes.Filter(
+                child, MASKED_FILTER, [names], [], None, None, lineno=child.lineno
+            )
+    return ast
+
+
+def _text_template(env: SandboxedEnvironment, source: str) -> Any:
+    return env.from_string(_with_masked_outputs(env.parse(source)))
+
+
 def _make_environment() -> SandboxedEnvironment:
     env = _Sandbox(
         undefined=_Undefined, autoescape=False, keep_trailing_newline=True, finalize=as_text
@@ -133,6 +211,7 @@ def _make_environment() -> SandboxedEnvironment:
     )
     env.filters.update(b64encode=_b64encode, b64decode=_b64decode, urlencode=_urlencode)
     env.filters["tojson"] = _tojson
+    env.filters[MASKED_FILTER] = _masked
     env.policies["json.dumps_function"] = json.dumps
     return env
 
@@ -186,7 +265,7 @@ def compile_source(source: str) -> tuple[Any, bool]:
             if expr is not None:
                 compiled = env.compile_expression(expr, undefined_to_none=False)
             else:
-                compiled = env.from_string(source)
+                compiled = _text_template(env, source)
             _COMPILED.remember(key, compiled)
     except TemplateSyntaxError as exc:
         raise TemplateSyntax(exc.message or "invalid template", (exc.lineno or 1) - 1) from None
@@ -207,7 +286,7 @@ def _compiled(template: Template) -> Any:
             expr = _native_expression(env, template.source)
             compiled = env.compile_expression(expr or "", undefined_to_none=False)
         else:
-            compiled = env.from_string(template.source)
+            compiled = _text_template(env, template.source)
         _COMPILED.remember(key, compiled)
     return compiled
 
@@ -220,6 +299,9 @@ def render_with_jinja(template: Template, context: Mapping[str, Any]) -> Any:
             value = compiled(context)
             if isinstance(value, StrictUndefined):
                 str(value)  # raises UndefinedError with its message
+            scope = secret_scope(context)
+            if scope is not None and scope.reads_secret(free_names(template)):
+                scope.mark(value)
             return value
         return compiled.render(context)
     except UndefinedError as exc:

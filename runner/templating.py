@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
@@ -65,9 +65,14 @@ Value = Union[None, bool, int, float, Template, tuple["Value", ...], MapValue]  
 
 
 class Namespace:
-    """``env.*`` / ``secret.*``: item access for Jinja; ``secret`` reports what it reads."""
+    """``env.*`` / ``secret.*``: item access for Jinja; ``secret`` reports what it reads.
 
-    __slots__ = ("_kind", "_on_read", "_values")
+    The secret namespace also knows which variables hold secrets (``tainted``: secret
+    captures, variables made from a secret) and counts its reads, so that whatever a
+    ``{{ … }}`` expression makes from a secret is masked too (``mark``).
+    """
+
+    __slots__ = ("_kind", "_on_read", "_values", "reads", "tainted")
 
     def __init__(
         self, kind: str, values: Mapping[str, str], on_read: Callable[[str], None] | None = None
@@ -75,10 +80,13 @@ class Namespace:
         self._kind = kind
         self._values = values
         self._on_read = on_read
+        self.reads = 0
+        self.tainted: set[str] = set()
 
     def __getitem__(self, name: str) -> str:
         value = self._values[name]
         if self._on_read is not None:
+            self.reads += 1
             self._on_read(value)
         return value
 
@@ -90,6 +98,29 @@ class Namespace:
 
     def __repr__(self) -> str:
         return f"<{self._kind} namespace>"
+
+    def mark(self, value: Any) -> None:
+        """``value`` was made from a secret: mask it, its text and every string in it."""
+        if self._on_read is None or value is None or isinstance(value, bool):
+            return
+        self.reads += 1
+        if isinstance(value, dict):
+            for item in value.values():
+                self.mark(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                self.mark(item)
+        self._on_read(as_text(value))
+
+    def reads_secret(self, names: Iterable[str]) -> bool:
+        """Whether an expression reading ``names`` reads a secret."""
+        return any(name == "secret" or name in self.tainted for name in names)
+
+
+def secret_scope(context: Mapping[str, Any]) -> Namespace | None:
+    """The run's secret namespace in a render context (None outside a run)."""
+    scope = context.get("secret")
+    return scope if isinstance(scope, Namespace) and scope._on_read is not None else None
 
 
 def as_flag(value: Any) -> bool | None:
@@ -228,10 +259,23 @@ def _lookup(path: tuple[str, ...], context: Mapping[str, Any]) -> Any:
 def _render_simple(template: Template, context: Mapping[str, Any]) -> Any:
     parts = template.parts
     assert parts is not None
+    scope = secret_scope(context)
     if template.native:  # one {{ path }}, perhaps with whitespace around it
         (path,) = [p for p in parts if isinstance(p, tuple)]
-        return _lookup(path, context)
-    return "".join(p if isinstance(p, str) else as_text(_lookup(p, context)) for p in parts)
+        value = _lookup(path, context)
+        if scope is not None and path[0] in scope.tainted:  # `secret.X` reported itself
+            scope.mark(value)
+        return value
+    out = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        text = as_text(_lookup(part, context))
+        if scope is not None and part[0] in scope.tainted:
+            scope.mark(text)
+        out.append(text)
+    return "".join(out)
 
 
 def compile_template(source: str, location: Location) -> Template:

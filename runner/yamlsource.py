@@ -22,6 +22,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from .errors import Diagnostic
 from .location import Location
 from .memo import Memo
+from .redaction import mask_source_line
 from .yamlevents import Positions
 from .yamlevents import build as build_from_events
 
@@ -335,7 +336,13 @@ class YamlDocument:
     def diagnostic(
         self, message: str, location: Location, hint: str | None = None, span: int = 1
     ) -> Diagnostic:
-        return Diagnostic(message, location, hint, self.source_line(location.line), span)
+        """A located mistake quoting its source line, with credentials written in it
+        masked (the caret still points at the mistake)."""
+        line = self.source_line(location.line)
+        if line is None:
+            return Diagnostic(message, location, hint, None, span)
+        shown, column = mask_source_line(line, location.column)
+        return Diagnostic(message, location, hint, shown, span, caret_column=column)
 
 
 def clamp(loc: Location, lines: list[str]) -> Location:

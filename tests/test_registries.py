@@ -26,7 +26,7 @@ def test_auth_kinds_match_the_schema() -> None:
 
 def test_capture_sources_match_the_schema() -> None:
     mapping_form = DEFS["capture"]["oneOf"][1]["properties"]
-    assert set(mapping_form) - {"all", "group", "default"} == set(CAPTURE_SOURCES)
+    assert set(mapping_form) - {"all", "group", "default", "secret"} == set(CAPTURE_SOURCES)
 
 
 def test_predicates_match_the_schema() -> None:

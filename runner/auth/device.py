@@ -57,6 +57,7 @@ class DeviceAuth(AuthorizationCodeAuth):
             form=list(body.items()),
             timeout=self.request_timeout(ctx),
             verify=ctx.verify,
+            token_request=True,
             location=self.spec.location,
         )
         shown = urlencode(body)

@@ -85,6 +85,7 @@ class LoginAuth(TokenAuth):
             headers={"Accept": "application/json"},
             timeout=self.request_timeout(ctx),
             verify=ctx.verify,
+            token_request=True,
             location=self.spec.location,
         )
         if encoding == "json":

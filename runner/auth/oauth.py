@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from ..errors import AuthError
-from ..http import OutgoingRequest, describe_fault, fired_message
+from ..http import OutgoingRequest, describe_fault, fired_message, guard_redirect
 from ..jsonpaths import MISSING, compile_path, first
 from ..model import AuthSpec
 from ..templating import as_text
@@ -55,6 +55,10 @@ def oauthlib_switches() -> Iterator[None]:
                         os.environ.pop(name, None)
                     else:
                         os.environ[name] = old
+
+
+_TOKEN_REQUEST = OutgoingRequest("POST", "", token_request=True)
+"""What the redirect guard knows of an OAuth2 token request: it carries credentials."""
 
 
 def learn_answer(ctx: AuthContext, data: Any, paths: tuple[str, ...] = ()) -> None:
@@ -146,8 +150,9 @@ class OAuthGrant(TokenAuth):
     ) -> tuple[Any, dict[str, Any]]:
         from requests_oauthlib import OAuth2Session
 
-        class _NoNetrcSession(OAuth2Session):
-            """Token requests carry the block's own client auth: never ``~/.netrc``'s."""
+        class _TokenSession(OAuth2Session):
+            """Token requests carry the block's own client auth — never ``~/.netrc``'s —
+            and never follow a redirect to another origin."""
 
             def prepare_request(self, request: Any) -> Any:
                 trust, self.trust_env = self.trust_env, False  # requests reads netrc here
@@ -156,7 +161,17 @@ class OAuthGrant(TokenAuth):
                 finally:
                     self.trust_env = trust
 
-        session = _NoNetrcSession(client=client, **kwargs)
+            def rebuild_auth(self, prepared_request: Any, response: Any) -> None:
+                guard_redirect(prepared_request, response, _TOKEN_REQUEST)
+
+            def merge_environment_settings(self, *args: Any, **kwargs: Any) -> Any:
+                settings = super().merge_environment_settings(*args, **kwargs)
+                if proxy:  # --proxy: token requests too, whatever HTTP(S)_PROXY say
+                    settings["proxies"] = {"http": proxy, "https": proxy}
+                return settings
+
+        proxy = ctx.transport.proxy
+        session = _TokenSession(client=client, **kwargs)
         session.trust_env = True  # proxies and CA bundles from the environment
         ctx.transport.attach(session)
         seen: dict[str, Any] = {}
@@ -207,7 +222,7 @@ class OAuthGrant(TokenAuth):
             self._report(ctx, what, url, seen)
             raise self.error(
                 f"{what} to {url} failed: {self._answered(ctx, seen)}"
-                f"{ctx.redactor(snippet(str(exc), 200))}"
+                f"{snippet(ctx.redactor(str(exc)), 200)}"
             ) from None
         learn_answer(ctx, data)
         self._report(ctx, what, url, seen)

@@ -21,6 +21,7 @@ from ..location import Location
 from ..model import Collection
 from ..redaction import Redactor
 from ..results import ERROR, FAILED, PASSED, SKIPPED, CollectionResult, RunResult, StepResult
+from ..terminal import guard, visible, visible_lines
 from .curl import to_curl
 from .outline import Outline
 from .progress import ProgressLine
@@ -109,7 +110,7 @@ class Console:
             self.out = None
 
     def _emit(self, key: tuple[str, str], lines: list[str]) -> None:
-        text = self.redactor("\n".join(lines))
+        text = guard(self.redactor("\n".join(lines)))
         with self._lock:
             if self.options.buffered:
                 self._blocks.setdefault(key, []).append(text)
@@ -125,7 +126,7 @@ class Console:
         mark = self._c(_COLOURS[result.outcome], self.marks[result.outcome])
         parts = [f"{indent}{mark} {result.name}"]
         if result.request is not None:
-            parts.append(f"{result.request.method} {result.request.url}")
+            parts.append(f"{result.request.method} {visible(result.request.url)}")
         if result.response is not None:
             parts.append(str(result.response.status))
         if result.outcome == SKIPPED:
@@ -138,7 +139,8 @@ class Console:
         under = indent + "    "
         for failure in result.failures:
             label = "error" if result.outcome == ERROR else failure.check
-            lines.append(f"{under}{self._c(_COLOURS[result.outcome], label)}: {failure.message}")
+            message = visible(failure.message)
+            lines.append(f"{under}{self._c(_COLOURS[result.outcome], label)}: {message}")
             if failure.location is not None:
                 lines.append(f"{under}  at {failure.location.short}")
         shown = result.request is not None and result.request.sent
@@ -152,18 +154,18 @@ class Console:
     def exchange_lines(self, result: StepResult) -> list[str]:
         req = result.request
         assert req is not None
-        lines = [f"> {req.method} {req.url}"]
-        lines += [f"> {k}: {v}" for k, v in req.headers]
+        lines = [f"> {req.method} {visible(req.url)}"]
+        lines += [f"> {visible(k)}: {visible(v)}" for k, v in req.headers]
         if req.body:
             lines.append(">")
-            lines += ["> " + line for line in req.body.splitlines()]
+            lines += ["> " + line for line in visible_lines(req.body)]
         resp = result.response
         if resp is not None:
-            lines.append(f"< {resp.http_version} {resp.status} {resp.reason}")
-            lines += [f"< {k}: {v}" for k, v in resp.headers]
+            lines.append(f"< {resp.http_version} {resp.status} {visible(resp.reason)}")
+            lines += [f"< {visible(k)}: {visible(v)}" for k, v in resp.headers]
             if resp.body:
                 lines.append("<")
-                lines += ["< " + line for line in resp.body.splitlines()]
+                lines += ["< " + line for line in visible_lines(resp.body)]
         return lines
 
     # -- observer --------------------------------------------------------------------------
@@ -173,14 +175,14 @@ class Console:
         if self.options.verbosity < 1:
             return
         with self._lock:
-            self._print(self.redactor(exchange.render()))
+            self._print(guard(self.redactor(exchange.render())))
 
     def notice(self, text: str) -> None:
         """A message for the user from an auth block (a device code to enter), on stderr."""
         with self._lock:
             if self.progress is not None:
                 self.progress.clear()
-            print(self.redactor(text), file=self.err, flush=True)
+            print(guard(self.redactor(text)), file=self.err, flush=True)
 
     def step_finished(self, collection: Collection, result: StepResult) -> None:
         if self.progress is not None:
@@ -256,7 +258,7 @@ class Console:
         if recap:  # pytest's short summary: one line per failed or errored step
             if not quiet:
                 self._write("")
-            self._write(self.redactor("\n".join(recap)))
+            self._write(guard(self.redactor("\n".join(recap))))
         line = ", ".join(parts) + f" in {s.duration_ms / 1000:.2f}s"
         if run.interrupted:
             line += f" (interrupted by {run.interrupted})"
@@ -280,7 +282,7 @@ def recap_lines(run: RunResult) -> list[str]:
             first = step.failures[0] if step.failures else None
             where = step.location if step.outcome == ERROR or first is None else first.location
             at = (where or step.location or Location(c.file, 0, 0)).short
-            what = f"{first.check}: {first.message}" if first is not None else step.outcome
+            what = f"{first.check}: {visible(first.message)}" if first is not None else step.outcome
             more = f" (+{len(step.failures) - 1} more)" if len(step.failures) > 1 else ""
             lines.append(f"{label} {at} {c.name} / {step.name}: {what}{more}")
     return lines
@@ -306,7 +308,8 @@ def _gh_error(loc: Location | None, title: str, message: str) -> str:
 
 
 def _gh_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """GitHub's escaping of command data; other control characters are shown, not sent."""
+    return visible(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def _gh_prop(text: str) -> str:
