@@ -130,21 +130,28 @@ def test_access_denied_is_a_clear_auth_error(env: dict[str, str], write, tty_std
     assert "access_denied" in result.out and "auth block `web`" in result.out
 
 
-def test_a_redirect_with_the_wrong_state_is_rejected(
+def test_a_redirect_with_the_wrong_state_is_rejected_and_the_login_goes_on(
     server: DemoServer, env: dict[str, str], write, tty_stdin: int, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
+    """A forged redirect reaches the listener first: it gets an error page, and the real
+    one that follows still completes the login."""
     forger = tmp_path / "forger.py"
     forger.write_text(
-        "import sys, urllib.parse, urllib.request\n"
+        "import subprocess, sys, urllib.error, urllib.parse, urllib.request\n"
         "q = urllib.parse.parse_qs(urllib.parse.urlsplit(sys.argv[1]).query)\n"
         "target = q['redirect_uri'][0] + '?code=forged&state=not-the-state'\n"
-        "urllib.request.urlopen(target, timeout=10).read()\n"
+        "try:\n"
+        "    urllib.request.urlopen(target, timeout=10).read()\n"
+        "    sys.exit('the forged redirect was accepted')\n"
+        "except urllib.error.HTTPError as exc:\n"
+        "    assert exc.code == 400 and b'still waiting' in exc.read()\n"
+        "subprocess.run([sys.executable, '-m', 'apirun.demo.browser', sys.argv[1]], check=True)\n"
     )
     browser = f"{sys.executable} {forger} %s"
     result = at_terminal(demo_collection(write), tty_stdin, {**env, "BROWSER": browser})
-    assert result.code == 1
-    assert "`state` does not match" in result.out
-    assert server.stats.get("token:authorization_code") is None  # the code was never used
+    assert result.code == 0, result.all
+    assert "forged" not in result.all
+    assert server.stats.get("token:authorization_code") == 1  # the real code, once
 
 
 def test_expired_token_is_refreshed_before_use_and_persisted(

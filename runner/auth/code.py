@@ -197,6 +197,7 @@ class AuthorizationCodeAuth(OAuthGrant):
                 raise self.error("no terminal to paste the callback URL into")
             callback = ctx.prompt("Paste the full URL your browser was redirected to: ").strip()
         else:
+            listener.expect_state(state)
             self._open_browser(ctx, url)
             got = listener.wait(wait_s)
             if got is None:

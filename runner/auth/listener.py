@@ -2,11 +2,14 @@
 
 Bound to the loopback address and port of ``redirect_uri`` (``localhost`` listens on
 127.0.0.1; no port means a free one), it answers the browser with a short page and hands
-the callback URL to whoever waits for it.
+the callback URL to whoever waits for it. Connections are served concurrently, each with a
+short timeout, so an idle one cannot block the real redirect; a redirect whose ``state``
+is not the login's gets an error page and the listener keeps waiting.
 """
 
 from __future__ import annotations
 
+import html
 import http.server
 import socket
 import threading
@@ -17,18 +20,26 @@ _PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>apirun</title
 </head><body><h1>{title}</h1><p>{text}</p></body></html>"""
 
 
-class _Server(http.server.HTTPServer):
+CONNECTION_TIMEOUT = 5.0
+"""Seconds one connection may take to send its request: an idle one is then dropped."""
+
+
+class _Server(http.server.ThreadingHTTPServer):
     allow_reuse_address = True
+    daemon_threads = True
 
     def __init__(self, address: tuple[str, int], path: str) -> None:
         super().__init__(address, _Handler)
         self.expected_path = path or "/"
         self.callback: str | None = None
+        self.state: str | None = None
         self.arrived = threading.Event()
+        self.lock = threading.Lock()
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     server: _Server
+    timeout = CONNECTION_TIMEOUT
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
@@ -36,6 +47,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._reply(404, "Not found", "This is apirun's login listener.")
             return
         query = parse_qs(parts.query)
+        expected = self.server.state
+        if expected is not None and query.get("state", [None])[0] != expected:
+            self._reply(
+                400,
+                "Unexpected redirect",
+                "This redirect's state is not the one of the login apirun started (a stale "
+                "or forged redirect); apirun is still waiting for the right one.",
+            )
+            return
         if "error" in query:
             title, text = "Login failed", "The provider said: " + query["error"][0] + "."
         elif "code" in query:
@@ -44,12 +64,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._reply(400, "Unexpected request", "No code or error in this redirect.")
             return
         host, port = self.server.server_address[:2]
-        self.server.callback = f"http://{host!s}:{port}{self.path}"
+        with self.server.lock:
+            if self.server.arrived.is_set():  # one redirect is the login's: the first
+                self._reply(409, "Already logged in", "apirun has its redirect already.")
+                return
+            self.server.callback = f"http://{host!s}:{port}{self.path}"
+            self.server.arrived.set()
         self._reply(200, title, text + " You can close this tab.")
-        self.server.arrived.set()
 
     def _reply(self, status: int, title: str, text: str) -> None:
-        body = _PAGE.format(title=title, text=text).encode()
+        body = _PAGE.format(title=html.escape(title), text=html.escape(text)).encode()
         self.send_response(status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -72,15 +96,15 @@ class CallbackListener:
             address_family = family
 
         self._server = Server((bind_host, port), path)
-        self._server.timeout = 0.2
         self.port: int = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._serve, daemon=True, name="apirun-login")
-        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.2,), daemon=True, name="apirun-login"
+        )
         self._thread.start()
 
-    def _serve(self) -> None:
-        while not self._stop.is_set() and not self._server.arrived.is_set():
-            self._server.handle_request()
+    def expect_state(self, state: str) -> None:
+        """Only a redirect carrying this ``state`` ends the wait."""
+        self._server.state = state
 
     def wait(self, timeout: float) -> str | None:
         """The callback URL, or None when nothing arrived in time."""
@@ -88,6 +112,6 @@ class CallbackListener:
         return self._server.callback if arrived else None
 
     def close(self) -> None:
-        self._stop.set()
+        self._server.shutdown()
         self._thread.join(timeout=2)
         self._server.server_close()
