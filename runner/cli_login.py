@@ -12,6 +12,7 @@ from .auth.base import terminal_prompt
 from .auth.cache import TokenCache
 from .auth.code import LOGIN_WAIT_S, AuthorizationCodeAuth
 from .errors import AuthError
+from .redaction import masking
 from .terminal import guard, visible
 
 
@@ -79,7 +80,8 @@ def login_command(args: Any) -> int:
         ctx.notify = _to_stderr
     ctx.prompt = terminal_prompt if sys.stdin is not None and sys.stdin.isatty() else None
     try:
-        token = handler.login(ctx, LOGIN_WAIT_S)
+        with masking(run.redactor):  # messages mask values before they cut them, as in a run
+            token = handler.login(ctx, LOGIN_WAIT_S)
         cache = TokenCache()
         cached = handler.field(ctx, "cache", True) not in (False, "false")
         if cached:

@@ -262,11 +262,11 @@ class CollectionRun:
         reads = scope.reads
         result = render_value(value, self.context)
         if scope.reads != reads:
-            scope.tainted.add(key)
-            scope.mark(result)
+            self._hold_secret(key, result)
         return result
 
     def _hold_secret(self, key: str, value: Any) -> None:
+        """``key`` holds a secret: its value is masked, and so is what templates make of it."""
         scope = self._secrets
         scope.tainted.add(key)
         scope.mark(value)

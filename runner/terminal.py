@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import re
 
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-"""C0 and C1 controls (tab aside), DEL, Unicode line separators and bidi overrides."""
-_CONTROL_BUT_NEWLINE = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
-)
+_OTHER_CONTROLS = r"\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+"""C0 and C1 controls but tab and newline, DEL, Unicode line separators, bidi overrides."""
+_CONTROL = re.compile(f"[\n{_OTHER_CONTROLS}]")
+_CONTROL_BUT_NEWLINE = re.compile(f"[{_OTHER_CONTROLS}]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\x1b": "\\x1b"}
 _COMMAND = re.compile(r"^\s*(::|##\[|##vso\[)")
 """How a line that a CI system reads as a workflow command starts (GitHub, Azure)."""

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
-from conftest import clean_env, run_cli
+from conftest import CliResult, clean_env, run_cli
 from servers.hostile import LOGIN_TOKEN, SESSION, HostileApp
 
 LONG = "LONG-" + secrets.token_hex(160)  # 325 characters: longer than any cut
@@ -25,8 +25,7 @@ CS = "cs-" + secrets.token_hex(8)
 SPACED = "sp ace+" + secrets.token_hex(6) + "&<é>"
 
 
-@pytest.fixture
-def app() -> Iterator[HostileApp]:
+def _serve() -> Iterator[HostileApp]:
     server = HostileApp().start()
     try:
         yield server
@@ -34,14 +33,9 @@ def app() -> Iterator[HostileApp]:
         server.stop()
 
 
-@pytest.fixture
-def other() -> Iterator[HostileApp]:
-    """Another origin (another port on loopback)."""
-    server = HostileApp().start()
-    try:
-        yield server
-    finally:
-        server.stop()
+app = pytest.fixture(_serve, name="app")
+other = pytest.fixture(_serve, name="other")
+"""Another origin (another port on loopback)."""
 
 
 def _env(app: HostileApp, tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -55,16 +49,18 @@ def _env(app: HostileApp, tmp_path: Path, **extra: str) -> dict[str, str]:
     )
 
 
-def _outputs(result_all: str, tmp_path: Path) -> dict[str, str]:
-    outputs = {"console": result_all}
-    for name in ("r.json", "r.xml", "r.html"):
-        path = tmp_path / name
-        if path.exists():
-            outputs[name] = path.read_text(encoding="utf-8")
-    return outputs
-
-
 REPORTS = ["--report-json=r.json", "--report-junit=r.xml", "--report-html=r.html"]
+
+
+def _run(
+    path: Path, app: HostileApp, tmp_path: Path, *args: str
+) -> tuple[CliResult, dict[str, str]]:
+    """Run the collection with the canaries set, every report on: the exit, every output."""
+    result = run_cli(path, *args, *REPORTS, env=_env(app, tmp_path), cwd=tmp_path, timeout=60)
+    outputs = {"console": result.all}
+    for name in ("r.json", "r.xml", "r.html"):
+        outputs[name] = (tmp_path / name).read_text(encoding="utf-8")
+    return result, outputs
 
 
 def _pieces(secret: str, size: int = 12) -> set[str]:
@@ -120,9 +116,8 @@ def test_long_secrets_are_masked_before_anything_is_cut(
             expect: {body: {contains: zzz}}
         """
     )
-    result = run_cli(path, "-vv", *REPORTS, env=_env(app, tmp_path), cwd=tmp_path)
+    result, outputs = _run(path, app, tmp_path, "-vv")
     assert result.code == 1, result.all
-    outputs = _outputs(result.all, tmp_path)
     _assert_clean(outputs, _pieces(LONG))
     assert 'got "***"' in result.out  # the comparison still says what it saw
     assert "Captured" in outputs["r.html"]  # the passing step's table, masked
@@ -152,9 +147,8 @@ def test_encoded_and_derived_secrets_are_masked(app: HostileApp, write, tmp_path
             expect: {status: 500}
         """
     )
-    result = run_cli(path, "-vv", "--curl", *REPORTS, env=_env(app, tmp_path), cwd=tmp_path)
+    result, outputs = _run(path, app, tmp_path, "-vv", "--curl")
     assert result.code == 1, result.all
-    outputs = _outputs(result.all, tmp_path)
     needles = _encodings(CS) | _encodings(SPACED) | {CS.upper()}
     needles.add(base64.b64encode(f"svc:{CS}".encode()).decode())
     _assert_clean(outputs, needles)
@@ -189,9 +183,8 @@ def test_secret_captures_are_masked_from_the_moment_they_are_captured(
             expect: {status: 500}
         """
     )
-    result = run_cli(path, "-vv", "--curl", *REPORTS, env=_env(app, tmp_path), cwd=tmp_path)
+    result, outputs = _run(path, app, tmp_path, "-vv", "--curl")
     assert result.code == 1, result.all
-    outputs = _outputs(result.all, tmp_path)
     needles = _pieces(LOGIN_TOKEN) | _pieces(SESSION) | {LOGIN_TOKEN.upper()}
     _assert_clean(outputs, needles)
     # `secret: false` and a plain name stay readable; the mask is visible where it acted.
@@ -260,7 +253,7 @@ def test_token_requests_never_follow_a_redirect_to_another_origin(
           - {{name: plain http to a remote host, url: /echo, auth: remote}}
         """
     )
-    result = run_cli(path, *REPORTS, env=_env(app, tmp_path), cwd=tmp_path, timeout=60)
+    result, outputs = _run(path, app, tmp_path)
     assert result.code == 1, result.all
     assert not other.seen, other.seen  # not one request reached the other origin
     for block, location in (
@@ -270,7 +263,7 @@ def test_token_requests_never_follow_a_redirect_to_another_origin(
     ):
         said = rf"auth block `{block}`: .*redirect to {re.escape(location)}, another origin"
         assert re.search(said, result.out), result.out
-    _assert_clean(_outputs(result.all, tmp_path), _encodings(CS))
+    _assert_clean(outputs, _encodings(CS))
 
 
 def test_secret_headers_and_bodies_stay_on_their_origin(

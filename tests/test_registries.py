@@ -3,19 +3,34 @@ source or predicate cannot be half-added; the public API exports what it says.""
 
 from __future__ import annotations
 
+import importlib
 import json
 
 from conftest import ROOT
 
-from apirun.auth import AUTH_KINDS
+from apirun.auth import AUTH_KINDS, AuthHandler
 from apirun.captures import CAPTURE_SOURCES
 from apirun.expectations import CHECKS
 from apirun.loader import BODY_KINDS
 from apirun.predicates import PREDICATES, TYPE_NAMES
+from apirun.redaction import CREDENTIAL_KEYS
 from apirun.report import REPORTERS
 
 SCHEMA = json.loads((ROOT / "schemas" / "collection.schema.json").read_text())
 DEFS = SCHEMA["$defs"]
+
+
+def _handler_classes(cls: type[AuthHandler]) -> list[type[AuthHandler]]:
+    return [cls, *(c for sub in cls.__subclasses__() for c in _handler_classes(sub))]
+
+
+def test_load_errors_mask_every_auth_kinds_secret_fields() -> None:
+    """The keys a load error's source excerpt masks cover every auth kind's secret fields."""
+    for module in ("code", "device", "login", "oauth", "simple"):  # the kinds import lazily
+        importlib.import_module(f"apirun.auth.{module}")
+    fields = {f for cls in _handler_classes(AuthHandler) for f in cls.secret_fields}
+    missing = fields - set(CREDENTIAL_KEYS)
+    assert {"private_key", "client_secret"} <= fields and not missing, missing
 
 
 def test_auth_kinds_match_the_schema() -> None:

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from . import LoopbackApp
 
 LOGIN_TOKEN = "login-token-" + "L" * 40 + "-end"
 SESSION = "session-" + "S" * 30 + "-end"
@@ -30,28 +32,11 @@ FORGED = (
 )
 
 
-class HostileApp(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
+class HostileApp(LoopbackApp):
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.lock = threading.Lock()
         self.seen: list[tuple[str, dict[str, str], str]] = []
-        self.thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def start(self) -> HostileApp:
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
 
     def requests_to(self, path: str) -> list[tuple[str, dict[str, str], str]]:
         with self.lock:

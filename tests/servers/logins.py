@@ -21,9 +21,11 @@ import secrets
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from . import LoopbackApp
 
 USER = "ann@example.com"
 PASSWORD = "pw-ann-7731"
@@ -31,12 +33,9 @@ CLIENT_ID = "svc-client"
 DEVICE_CLIENT = "tv-client"
 
 
-class LoginApp(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
+class LoginApp(LoopbackApp):
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.hits: Counter[str] = Counter()
         self.lock = threading.Lock()
         self.tokens: dict[str, float] = {}
@@ -53,20 +52,6 @@ class LoginApp(ThreadingHTTPServer):
         self.device_interval = 1
         self.polls: list[float] = []  # when the device token endpoint was polled
         self.device_slow_down_once = False
-        self.thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def start(self) -> LoginApp:
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
 
     def issue(self, ttl: float) -> str:
         token = "tok-" + secrets.token_urlsafe(16)
