@@ -25,13 +25,25 @@ from jinja2 import (
     pass_context,
 )
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
 from .errors import TemplateError
 from .memo import Memo
 from .redaction import mask
+from .templatelimits import (
+    RenderBound,
+    bounded_filters,
+    budgeted,
+    check_call,
+    check_length,
+    check_multiply,
+    check_percent_format,
+    check_power,
+    check_weight,
+    collected,
+    counted,
+)
 from .templating import (
-    MAX_RESULT_LENGTH,
     Namespace,
     Template,
     TemplateSyntax,
@@ -71,26 +83,27 @@ class _Undefined(StrictUndefined):
         return missing
 
 
-class _Sandbox(SandboxedEnvironment):
-    """The sandbox, plus a bound on ``*`` and ``**`` so a template cannot eat the memory."""
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox (no ``list.extend`` doubling a list in a loop), with every
+    operator, call and filter that can grow a value checked before it runs
+    (``templatelimits``)."""
 
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "%"})
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**":
-            if isinstance(right, (int, float)) and abs(right) > 1000:
-                raise SecurityError("exponent too large in a template")
+            check_power(left, right)
             return left**right
         if operator == "*":
-            for seq, n in ((left, right), (right, left)):
-                if (
-                    isinstance(seq, (str, list, tuple))
-                    and isinstance(n, int)
-                    and len(seq) * n > MAX_RESULT_LENGTH
-                ):
-                    raise SecurityError("the result of '*' would be too large")
+            check_multiply(left, right)
             return left * right
+        if operator == "%" and isinstance(left, str):
+            check_percent_format(left, right)
         return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        check_call(getattr(__obj, "__wrapped__", __obj), args, kwargs)
+        return check_length(super().call(__context, __obj, *args, **kwargs), "a call")
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         """``response.json.items`` is the JSON key `items`, not the dict method: for a
@@ -137,12 +150,14 @@ def _now() -> str:
 
 
 MASKED_FILTER = "apirun_masked"
+COUNTED_FILTER = "apirun_counted"
 
 
 @pass_context
 def _masked(context: Any, value: Any, names: tuple[str, ...]) -> Any:
     """Wraps every ``{{ … }}`` of a text template: when the expression read a secret,
     what it made is a secret too (``?k={{ secret.K }}`` shows ``?k=***``)."""
+    check_weight(value, "{{ … }}")
     scope = secret_scope(context)
     if scope is not None and scope.reads_secret(names):
         scope.mark(value)
@@ -181,6 +196,8 @@ def _with_masked_outputs(ast: nodes.Template) -> nodes.Template:
             if more:
                 read |= more
                 changed = True
+    for loop in ast.find_all(nodes.For):  # every iteration a tick of the render's clock
+        loop.iter = nodes.Filter(loop.iter, COUNTED_FILTER, [], [], None, None, lineno=loop.lineno)
     for output in ast.find_all(nodes.Output):
         for i, child in enumerate(output.nodes):
             if isinstance(child, nodes.TemplateData):
@@ -211,7 +228,9 @@ def _make_environment() -> SandboxedEnvironment:
     )
     env.filters.update(b64encode=_b64encode, b64decode=_b64decode, urlencode=_urlencode)
     env.filters["tojson"] = _tojson
+    env.filters = bounded_filters(env.filters)
     env.filters[MASKED_FILTER] = _masked
+    env.filters[COUNTED_FILTER] = counted
     env.policies["json.dumps_function"] = json.dumps
     return env
 
@@ -295,17 +314,20 @@ def render_with_jinja(template: Template, context: Mapping[str, Any]) -> Any:
     """Render through Jinja; every failure becomes a located ``TemplateError``."""
     try:
         compiled = _compiled(template)
-        if template.native:
-            value = compiled(context)
-            if isinstance(value, StrictUndefined):
-                str(value)  # raises UndefinedError with its message
-            scope = secret_scope(context)
-            if scope is not None and scope.reads_secret(free_names(template)):
-                scope.mark(value)
-            return value
-        return compiled.render(context)
+        with budgeted():
+            if template.native:
+                value = check_weight(compiled(context), "the expression")
+                if isinstance(value, StrictUndefined):
+                    str(value)  # raises UndefinedError with its message
+                scope = secret_scope(context)
+                if scope is not None and scope.reads_secret(free_names(template)):
+                    scope.mark(value)
+                return value
+            return collected(compiled.generate(context))
     except UndefinedError as exc:
         raise TemplateError(f"undefined: {exc.message}", template.location) from None
+    except RenderBound as exc:
+        raise TemplateError(f"template stopped: {exc}", template.location) from None
     except SecurityError as exc:
         raise TemplateError(f"not allowed in a template: {exc}", template.location) from None
     except TemplateError:

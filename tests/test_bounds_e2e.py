@@ -132,6 +132,90 @@ def test_a_cancel_ends_a_request_in_flight(faults: FaultServer) -> None:
     transport.close()
 
 
+# -- templates -------------------------------------------------------------------------
+
+TEMPLATE_BOMBS = {
+    "center": ("{{ 'x' | center(1500000000) }}", "center would be longer than"),
+    "percent": ("{{ '%01500000000d' % 1 }}", "'%' would be longer than"),
+    "percent-star": ("{{ '%*d' % (1500000000, 1) }}", "'%' would be longer than"),
+    "format": ("{{ '{:>1500000000}'.format(1) }}", "format() would be longer than"),
+    "tojson-indent": ("{{ {'a': [1, 2]} | tojson(indent=100000000) }}", "indent is at most"),
+    "replace": ("{{ ('a' * 1000000) | replace('a', 'b' * 100) }}", "replace would be longer"),
+    "batch-fill": ("{{ [1] | batch(1500000000, 'x') | list }}", "batch would be longer"),
+    "shared-references": (
+        "{% set a = ['y' * 1000] * 5000 %}{% set b = [a, a, a, a] %}{% set c = [b, b, b] %}{{ c }}",
+        "would be longer than",
+    ),
+    "recursive-macro": (
+        "{% macro f(s, n) %}{{ f(s ~ s, n - 1) if n else s }}{% endmacro %}{{ f('x', 40) }}",
+        "an argument of a call is longer than",
+    ),
+    "nested-power": ("{{ ((2 ** 1000) ** 1000) ** 1000 }}", "more than 100,000 bits"),
+    "list-mutation": ("{% set l = [1] %}{{ l.extend(l) }}", "unsafe"),
+}
+
+
+def _run_within(limit_bytes: int, *args: str | Path, env: dict[str, str]) -> CliResult:
+    """The CLI with an address-space limit: a template that tried to allocate gigabytes
+    would end in a MemoryError instead of the bound's message."""
+    import resource
+    import subprocess
+    import sys
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "apirun", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        preexec_fn=limit,
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.mark.parametrize("mode", ["run", "dry-run"])
+@pytest.mark.parametrize("bomb", sorted(TEMPLATE_BOMBS))
+def test_a_template_cannot_exhaust_memory(
+    faults: FaultServer, write: Any, bomb: str, mode: str
+) -> None:
+    template, expected = TEMPLATE_BOMBS[bomb]
+    path = write(
+        'name: bombs\nbase_url: "{{ env.FAULT_URL }}"\nsteps:\n'
+        f"  - name: bomb\n    method: POST\n    url: /ok\n    json: {{v: {json.dumps(template)}}}\n"
+        "  - name: after\n    url: /ok\n"
+    )
+    report = path.parent / "report.json"
+    extra = ["--dry-run"] if mode == "dry-run" else []
+    started = time.perf_counter()
+    result = _run_within(
+        2 * 1024**3, path, "--report-json", report, *extra, env=clean_env(FAULT_URL=faults.url)
+    )
+    assert time.perf_counter() - started < 30
+    assert "Traceback" not in result.all and "MemoryError" not in result.all, result.all
+    assert "c.yaml:7" in result.out, result.out
+    assert expected in result.out, result.out
+    steps = json.loads(report.read_text())["collections"][0]["steps"]
+    if mode == "run":
+        assert steps[0]["outcome"] == "error" and expected in messages(steps[0]), steps
+    else:  # a dry run says what a real run would do
+        assert expected in steps[0]["skip_reason"], steps
+    assert len(steps) == 2  # the run went on to the next step
+
+
+def test_a_template_cannot_run_past_its_time(faults: FaultServer, write: Any) -> None:
+    body = (
+        "steps:\n  - name: spin\n    url: /ok\n    headers:\n"
+        "      X-Spin: \"{% set l = 'x' * 100000 %}{% for i in l %}{% for j in l %}"
+        '{% endfor %}{% endfor %}done"\n'
+    )
+    _, steps, took = run(faults, write, body)
+    assert "ran longer than 5 s" in messages(steps[0]), steps
+    assert took < 20
+
+
 # -- 401 and retry ---------------------------------------------------------------------
 
 
