@@ -927,7 +927,7 @@ class CollectionRun:
             request.secret_body = secrets.reads != reads
         timeout = _first(self, step.timeout, defaults.timeout)
         request.timeout = (
-            float(timeout)
+            _seconds(timeout, _where(step.location, step.timeout, defaults.timeout))
             if timeout is not None
             else (self.options.timeout if self.options.timeout is not None else DEFAULT_TIMEOUT)
         )
@@ -936,8 +936,13 @@ class CollectionRun:
             request.verify = False
         elif isinstance(verify, str) and verify.lower() not in ("true", "false"):
             request.verify = str(self._path(verify))
-        elif verify is not None:
+        elif isinstance(verify, (bool, str)):
             request.verify = verify if isinstance(verify, bool) else verify.lower() == "true"
+        elif verify is not None:
+            raise StepError(
+                f"`verify` must be true, false or the path of a CA bundle, not {show(verify)}",
+                _where(step.location, step.verify, defaults.verify),
+            )
         follow = _first(self, step.follow_redirects, defaults.follow_redirects)
         if follow is not None:
             request.follow_redirects = _flag(follow, "follow_redirects", step.location)
@@ -1283,6 +1288,27 @@ def _check_header_value(name: str, text: str, headers: MapValue) -> None:
             "encode the value, e.g. {{ value | urlencode }} or {{ value | b64encode }}",
             where,
         ) from None
+
+
+def _where(fallback: Location, *values: Value) -> Location:
+    """Where the value `_first` chose was written: its template's line, else the step's."""
+    for value in values:
+        if value is not None:
+            return value.location if isinstance(value, Template) else fallback
+    return fallback
+
+
+def _seconds(value: Any, location: Location) -> float:
+    """A rendered ``timeout``: a positive, finite number of seconds, or the step's error."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if isinstance(value, bool) or not 0 < number < float("inf"):  # NaN fails both
+        raise StepError(
+            f"`timeout` must be a positive number of seconds, not {show(value)}", location
+        )
+    return number
 
 
 def _flag(value: Any, key: str, location: Location) -> bool:

@@ -77,6 +77,19 @@ class OutgoingRequest:
     location: Location | None = None
 
 
+def text_encoding(name: str | None) -> str:
+    """The charset a server named, if Python can decode text with it, else UTF-8: a
+    bogus name, a non-text codec (``rot13``) or one that cannot replace bad bytes
+    (``idna``) would otherwise fail every check that reads the body."""
+    if not name:
+        return "utf-8"
+    try:
+        b"\xff\x00".decode(name, errors="replace")
+    except (LookupError, UnicodeError, TypeError, ValueError):
+        return "utf-8"
+    return name
+
+
 @dataclass
 class HttpResponse:
     """What came back, with the body already read (up to the cap)."""
@@ -385,10 +398,9 @@ class Transport:
         finally:
             resp.close()
         elapsed = (time.perf_counter() - started) * 1000
-        encoding = resp.encoding
-        if encoding is None or (
-            encoding.lower() == "iso-8859-1"
-            and "charset" not in resp.headers.get("Content-Type", "")
+        encoding = text_encoding(resp.encoding)
+        if encoding.lower() == "iso-8859-1" and "charset" not in resp.headers.get(
+            "Content-Type", ""
         ):
             encoding = "utf-8"
         version = {10: "HTTP/1.0", 11: "HTTP/1.1", 20: "HTTP/2"}.get(
@@ -466,6 +478,28 @@ def fired_message(why: str, seconds: float, url: str) -> str:
     )
 
 
+def _malformed_response(exc: BaseException, target: str) -> str | None:
+    """What a server that does not speak HTTP/1.x sent, said so — not "closed by the
+    server": http.client's error is wrapped in urllib3's and requests' (in ``args``)."""
+    import http.client
+
+    seen: list[BaseException] = [exc]
+    for error in seen:
+        if isinstance(error, http.client.LineTooLong):
+            return f"{target} sent a header line longer than 65,536 bytes (a malformed response)"
+        if isinstance(error, http.client.BadStatusLine):
+            line = mask(str(error.args[0]) if error.args else "")[:60]
+            return (
+                f"{target} did not answer with a valid HTTP status line (got {line!r}): "
+                "is it an HTTP/1.x server on that port?"
+            )
+        if isinstance(error, http.client.HTTPException):
+            return f"{target} sent a malformed HTTP response ({type(error).__name__})"
+        if len(seen) < 8:
+            seen.extend(a for a in error.args if isinstance(a, BaseException))
+    return None
+
+
 def describe_fault(exc: Exception, out: OutgoingRequest) -> str:
     """A one-line, human reason for a transport fault (no class names, no pool internals)."""
     try:
@@ -499,6 +533,12 @@ def describe_fault(exc: Exception, out: OutgoingRequest) -> str:
     if isinstance(exc, requests.exceptions.TooManyRedirects):
         return f"more than {MAX_REDIRECTS} redirects (a redirect loop?) starting at {out.url}"
     if isinstance(exc, (requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)):
+        refused = re.search(r"for (?:URL )?'(.*)'", text)
+        if refused and refused.group(1) != out.url:  # a hop, not the step's own URL
+            return (
+                f"{target} redirected to {mask(refused.group(1))[:200]!r}, "
+                "which is not http:// or https://; apirun follows only those"
+            )
         return f"invalid URL {out.url!r}: it needs http:// or https:// (or set base_url)"
     if isinstance(exc, requests.exceptions.InvalidURL):
         return f"invalid URL {out.url!r}: {text}"
@@ -506,6 +546,9 @@ def describe_fault(exc: Exception, out: OutgoingRequest) -> str:
         return f"invalid header: {text}"
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
         return f"the connection to {target} broke while reading the response"
+    malformed = _malformed_response(exc, target)
+    if malformed is not None:
+        return malformed
     if isinstance(exc, requests.exceptions.ConnectionError):
         lower = text.lower()
         if "refused" in lower:

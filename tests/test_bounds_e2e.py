@@ -373,3 +373,51 @@ def test_a_missing_report_folder_is_exit_2_before_anything_is_sent(
     assert faults.hits.get("/ok", 0) == before
     assert not (tmp_path / "no").exists()  # no folder is created
     assert "<testsuites" in junit.read_text()  # the valid report is still written
+
+
+# -- faults that are not bugs ----------------------------------------------------------
+
+NOT_BUGS = {
+    "charset-bogus": ("url: /charset?cs=bogus\n    expect: {json: {$.a: café}}", None),
+    "charset-rot13": ("url: /charset?cs=rot13\n    expect: {body: {contains: café}}", None),
+    "charset-idna": ("url: /charset?cs=idna\n    expect: {json: {$.a: café}}", None),
+    "timeout-template": (
+        'url: /ok\n    timeout: "{{ word }}"',
+        '`timeout` must be a positive number of seconds, not "abc"',
+    ),
+    "timeout-negative": (
+        'url: /ok\n    timeout: "{{ -1 }}"',
+        "`timeout` must be a positive number of seconds, not -1",
+    ),
+    "verify-type": (
+        'url: /ok\n    verify: "{{ number }}"',
+        "`verify` must be true, false or the path of a CA bundle, not 3",
+    ),
+    "http09": ("url: /raw?kind=http09", "did not answer with a valid HTTP status line"),
+    "bad-status-line": ("url: /raw?kind=bad-status", "did not answer with a valid HTTP status"),
+    "long-header": ("url: /raw?kind=long-header", "a header line longer than 65,536 bytes"),
+    "redirect-to-file": (
+        "url: /redirect-to?url=file:///etc/passwd",
+        "redirected to 'file:///etc/passwd', which is not http:// or https://",
+    ),
+}
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
+@pytest.mark.parametrize("case", sorted(NOT_BUGS))
+def test_a_fault_that_is_not_a_bug_is_named(
+    faults: FaultServer, write: Any, case: str, debug: bool
+) -> None:
+    step, expected = NOT_BUGS[case]
+    body = (
+        "variables: {word: abc, number: 3}\nsteps:\n"
+        f"  - name: fault\n    {step}\n  - name: after\n    url: /ok\n"
+    )
+    result, steps, _ = run(faults, write, body, *(["--debug"] if debug else []))
+    assert "Traceback" not in result.all and "this is a bug" not in result.all, result.all
+    assert len(steps) == 2 and steps[1]["outcome"] == "passed", steps  # the run went on
+    if expected is None:  # an undecodable charset reads the body as UTF-8
+        assert steps[0]["outcome"] == "passed", steps
+    else:
+        assert steps[0]["outcome"] == "error" and expected in messages(steps[0]), steps
+        assert "c.yaml:" in messages(steps[0]) or "c.yaml:" in result.out
