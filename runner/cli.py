@@ -14,7 +14,8 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -332,6 +333,36 @@ def _input_failure(args: argparse.Namespace, error: ApirunError, started: str) -
     return EXIT_INPUT
 
 
+@contextmanager
+def _signals_interrupt_loading() -> Iterator[None]:
+    """While files load (a large suite takes seconds), SIGINT and SIGTERM stop the load
+    so that the reports can still say the run was interrupted, with no steps."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_signal(signum: int, frame: Any) -> None:
+        raise _Abandoned("SIGTERM" if signum == signal.SIGTERM else "SIGINT")
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _interrupted_while_loading(args: argparse.Namespace, name: str, started: str) -> int:
+    """Exit 130/143 with the requested reports written: no steps, ``interrupted``."""
+    from .redaction import Redactor
+    from .results import RunResult
+
+    result = RunResult((), 0.0, started, interrupted=name)
+    print(f"interrupted by {name} while loading the collections: nothing was sent")
+    _Reports(args).write(result, Redactor())
+    return result.exit_code
+
+
 def _annotate(error: ApirunError) -> None:
     """On GitHub Actions, load errors become ``::error`` annotations at their lines."""
     if os.environ.get("GITHUB_ACTIONS") != "true" or not isinstance(error, LoadError):
@@ -369,16 +400,19 @@ def cmd_run(
             )
         _Reports(args).check()
         variables = parse_vars(args.var)
-        if environ is None:
-            environ = load_environ(args.env_file)
-        shard = parse_shard(args.shard)
-        if collections is None:
-            collections = _load(args.paths)
-        collections = with_data_option(collections, args.data)
-        check_profile(collections, args.profile)
-        collections = select_shard(collections, shard)
+        with _signals_interrupt_loading():
+            if environ is None:
+                environ = load_environ(args.env_file)
+            shard = parse_shard(args.shard)
+            if collections is None:
+                collections = _load(args.paths)
+            collections = with_data_option(collections, args.data)
+            check_profile(collections, args.profile)
+            collections = select_shard(collections, shard)
     except (LoadError, UsageError) as exc:
         return _input_failure(args, exc, started_at)
+    except _Abandoned as exc:
+        return _interrupted_while_loading(args, exc.signal_name, started_at)
     verbosity = -1 if args.quiet else min(args.verbose, 2)
     detail: int | None = 0
     if verbosity == 1 or args.curl or args.dry_run:

@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from conftest import clean_env
 
 SLOW = """
 name: slow
@@ -97,3 +98,45 @@ def test_interrupt_before_anything_ran_still_writes_reports(
     data = json.loads(out_json.read_text())
     assert data["interrupted"] == "SIGINT"
     assert data["summary"]["passed"] == 0
+
+
+@pytest.mark.parametrize(
+    ("signum", "name", "code"), [(signal.SIGINT, "SIGINT", 130), (signal.SIGTERM, "SIGTERM", 143)]
+)
+def test_a_signal_while_loading_still_writes_the_reports(
+    tmp_path: Path, signum: int, name: str, code: int
+) -> None:
+    path = tmp_path / "large.yaml"  # a teardown: the file is read whole before anything runs
+    steps = "".join(f"  - {{name: s{i}, url: /x/{i}}}\n" for i in range(120_000))
+    path.write_text(
+        "name: large\nbase_url: http://127.0.0.1:9\nsteps:\n"
+        + steps
+        + "teardown:\n  - {name: t, url: /t}\n"
+    )
+    out_json, out_xml = tmp_path / "r.json", tmp_path / "r.xml"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "apirun",
+            str(path),
+            "--report-json",
+            str(out_json),
+            "--report-junit",
+            str(out_xml),
+        ],
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    time.sleep(1.0)  # the CLI is up and still loading the 120,000 steps
+    proc.send_signal(signum)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == code, stdout + stderr
+    assert "Traceback" not in stderr
+    assert f"interrupted by {name} while loading" in stdout
+    data = json.loads(out_json.read_text())
+    assert data["interrupted"] == name and data["collections"] == []
+    assert ET.parse(out_xml).getroot().get("tests") == "0"
