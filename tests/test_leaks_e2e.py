@@ -60,6 +60,8 @@ def _run(
     outputs = {"console": result.all}
     for name in ("r.json", "r.xml", "r.html"):
         outputs[name] = (tmp_path / name).read_text(encoding="utf-8")
+    if (tmp_path / "tokens.json").exists():  # a token cache holds tokens, never what was sent
+        outputs["token cache"] = (tmp_path / "tokens.json").read_text(encoding="utf-8")
     return result, outputs
 
 

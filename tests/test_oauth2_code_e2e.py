@@ -8,6 +8,7 @@ pseudo-terminal on stdin makes apirun behave as at a person's terminal; without 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -94,7 +95,9 @@ def test_confidential_client_with_pkce_logs_in_and_caches(
     cache = Path(env["APIRUN_TOKEN_CACHE"])
     assert stat.S_IMODE(cache.stat().st_mode) == 0o600
     text = cache.read_text()
-    assert "demo-secret" not in text and "wonderland" not in text
+    basic = base64.b64encode(b"demo-client:demo-secret").decode()
+    for sent in ("demo-secret", "wonderland", basic, basic[4:-4]):  # the client secret, the
+        assert sent not in text  # password, the Basic header the token request carried
     # A second run, even in CI, reuses the cached token: no authorization request at all.
     again = in_ci(path, env)
     assert again.code == 0, again.all
