@@ -348,6 +348,17 @@ def measure(args: argparse.Namespace, tmp: Path) -> list[Row]:
                 verdict=verdict(rss[hi] <= 1.25 * rss[lo]),
             )
         )
+        # The same largest run with every report on: reports are streamed, not built whole.
+        reports = [f"--report-{kind}={tmp / f'r.{kind}'}" for kind in ("json", "junit", "html")]
+        with_reports = median(apirun("run", str(files[hi]), "-q", *reports), 1).max_rss_kib
+        rows.append(
+            Row(
+                f"peak RSS N={hi}, JSON+JUnit+HTML reports / none",
+                f"{with_reports / rss[hi]:.2f}x",
+                target="<= 1.25x",
+                verdict=verdict(with_reports <= 1.25 * rss[hi]),
+            )
+        )
 
         big = tmp / "c10000.yaml"
         big.write_text(collection(10_000 if not args.quick else 2_000, base))

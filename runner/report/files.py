@@ -17,7 +17,7 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..errors import UsageError
@@ -89,10 +89,12 @@ def check_report_paths(wanted: Sequence[tuple[str, str]]) -> None:
             raise problem
 
 
-def write_report_file(path: str | Path, text: str) -> None:
-    """Write one report where ``path`` says (see the module's rules)."""
+def write_report_file(path: str | Path, text: str | Iterable[str]) -> None:
+    """Write one report, whole or in pieces, where ``path`` says (see the module's rules)."""
+    if isinstance(text, str):
+        text = (text,)
     if str(path) == STDOUT:
-        sys.stdout.write(text)
+        sys.stdout.writelines(text)
         sys.stdout.flush()
         return
     target = Path(os.path.realpath(path))  # a symlink's file is the report, not the link
@@ -102,19 +104,19 @@ def write_report_file(path: str | Path, text: str) -> None:
         mode = None
     if mode is not None and not stat.S_ISREG(mode):
         with open(target, "w", encoding="utf-8") as fh:  # a device, a FIFO: in place
-            fh.write(text)
+            fh.writelines(text)
         return
     write_atomic(target, text)
 
 
-def write_atomic(path: str | Path, text: str) -> None:
+def write_atomic(path: str | Path, text: str | Iterable[str]) -> None:
     """A new file in the same folder, renamed over ``path``: whole or absent. The folder
     must exist (it is never created)."""
     target = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            fh.writelines((text,) if isinstance(text, str) else text)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)

@@ -27,6 +27,7 @@ import html
 import itertools
 import json
 import re
+from collections.abc import Iterator
 from string import Template
 
 from ..location import Location
@@ -271,7 +272,7 @@ _CSP = (
     "img-src data:; base-uri 'none'; form-action 'none'"
 )
 
-_PAGE = Template("""\
+_PAGE = """\
 <!DOCTYPE html>
 <html lang="en">
 <head>
@@ -301,7 +302,7 @@ $collections
 <script>$js</script>
 </body>
 </html>
-""")
+"""
 
 
 _PHASE_TITLES = {SETUP: "Setup", MAIN: "Steps", TEARDOWN: "Teardown"}
@@ -369,24 +370,26 @@ class _Renderer:
 
     # -- page ------------------------------------------------------------------------
 
-    def page(self) -> str:
+    def page(self) -> Iterator[str]:
+        """The document in pieces — the head, then a step at a time — so a long run's
+        report never sits whole in memory."""
         s = self.run.summary
         problems = s.failed + s.errors + len(self.run.load_errors)
         status = "failed" if problems or self.run.interrupted else "passed"
         title = f"apirun report: {status}"
         if problems:
             title = f"apirun report: {problems} problem{'s' if problems != 1 else ''}"
-        return _PAGE.substitute(
+        head, tail = _PAGE.split("$collections")
+        yield Template(head).substitute(
             csp=_CSP,
             title=html.escape(title),
             css=_CSS,
-            js=_JS,
             summary=self.summary(),
             failures=self.failures_section(),
-            collections="\n".join(
-                self.collection(i, c) for i, c in enumerate(self.run.collections, 1)
-            ),
         )
+        for i, c in enumerate(self.run.collections, 1):
+            yield from self.collection(i, c)
+        yield Template(tail).substitute(js=_JS)
 
     def summary(self) -> str:
         run, s = self.run, self.run.summary
@@ -521,7 +524,7 @@ class _Renderer:
 
     # -- collections and steps -------------------------------------------------------------
 
-    def collection(self, i: int, c: CollectionResult) -> str:
+    def collection(self, i: int, c: CollectionResult) -> Iterator[str]:
         counts = [
             _plural(c.count(o), "error") if o == ERROR else f"{c.count(o)} {_LABELS[o]}"
             for o in (PASSED, FAILED, ERROR, SKIPPED)
@@ -545,25 +548,24 @@ class _Renderer:
             out.extend(f"<li><pre>{self.t(e)}</pre></li>" for e in c.errors)
             out.append("</ul></div>")
         out.append('<div class="steps">')
-        out.extend(self.grouped(i, c))
-        out.append("</div></section>")
-        return "\n".join(out)
+        yield "\n".join(out) + "\n"
+        for piece in self.grouped(i, c):
+            yield piece + "\n"
+        yield "</div></section>\n"
 
-    def grouped(self, i: int, c: CollectionResult) -> list[str]:
+    def grouped(self, i: int, c: CollectionResult) -> Iterator[str]:
         """Steps by phase (when there is more than the main one), and the results of one
         include or one loop folded under a summary, open when one of them failed."""
-        steps = list(enumerate(c.steps, 1))
-        phased = any(s.phase != MAIN for _, s in steps)
-        out: list[str] = []
+        phased = any(s.phase != MAIN for s in c.steps)
+        steps = enumerate(c.steps, 1)
         for phase, in_phase in itertools.groupby(steps, key=lambda js: js[1].phase):
             if phased:
-                out.append(f'<h3 class="phase">{_PHASE_TITLES.get(phase, self.t(phase))}</h3>')
+                yield f'<h3 class="phase">{_PHASE_TITLES.get(phase, self.t(phase))}</h3>'
             for group, run in itertools.groupby(in_phase, key=lambda js: _group(js[1])):
-                members = list(run)
-                rendered = [self.step(f"c{i}-s{j}", s) for j, s in members]
                 if group is None:
-                    out.extend(rendered)
+                    yield from (self.step(f"c{i}-s{j}", s) for j, s in run)
                     continue
+                members = list(run)  # the summary line counts them before they are shown
                 results = [s for _, s in members]
                 failed = any(s.outcome in (FAILED, ERROR) for s in results)
                 counts = ", ".join(
@@ -571,15 +573,14 @@ class _Renderer:
                     for o in (PASSED, FAILED, ERROR, SKIPPED)
                     if (n := sum(1 for s in results if s.outcome == o))
                 )
-                out.append(
+                yield (
                     f'<details class="group"{" open" if failed else ""}>'
                     f"<summary>{self.t(group)} "
                     f'<span class="muted">{_plural(len(results), "result")}: {counts}</span>'
                     "</summary>"
                 )
-                out.extend(rendered)
-                out.append("</details>")
-        return out
+                yield from (self.step(f"c{i}-s{j}", s) for j, s in members)
+                yield "</details>"
 
     def step(self, anchor: str, step: StepResult) -> str:
         outcome = step.outcome if step.outcome in _LABELS else ERROR
@@ -706,6 +707,10 @@ class _Renderer:
         )
 
 
-def render_html(run: RunResult, redactor: Redactor) -> str:
-    """The whole report as one HTML document (no external resources)."""
+def html_chunks(run: RunResult, redactor: Redactor) -> Iterator[str]:
+    """The report as one HTML document (no external resources), in pieces."""
     return _Renderer(run, redactor).page()
+
+
+def render_html(run: RunResult, redactor: Redactor) -> str:
+    return "".join(html_chunks(run, redactor))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from ..redaction import Redactor
@@ -57,34 +58,56 @@ def step_dict(step: StepResult) -> dict[str, Any]:
     return out
 
 
-def collection_dict(c: CollectionResult) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "name": c.name,
-        "file": c.file,
-        "duration_ms": round(c.duration_ms, 3),
-        "steps": [step_dict(s) for s in c.steps],
-    }
+def _collection_head(c: CollectionResult) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": c.name, "file": c.file, "duration_ms": round(c.duration_ms, 3)}
     if c.iteration is not None:
         out["iteration"] = {"index": c.iteration[0], "row": c.iteration[1]}
     return out
 
 
-def report_dict(run: RunResult) -> dict[str, Any]:
+def _summary(run: RunResult) -> dict[str, Any]:
     s = run.summary
     return {
-        "collections": [collection_dict(c) for c in run.collections],
-        "summary": {
-            "passed": s.passed,
-            "failed": s.failed,
-            "skipped": s.skipped,
-            "errors": s.errors,
-            "duration_ms": round(s.duration_ms, 3),
-        },
+        "passed": s.passed,
+        "failed": s.failed,
+        "skipped": s.skipped,
+        "errors": s.errors,
+        "duration_ms": round(s.duration_ms, 3),
+    }
+
+
+def _dumps(value: Any, indent: int) -> str:
+    """``value`` as the report's indented JSON, nested ``indent`` levels deep."""
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + "  " * indent)
+
+
+def _field(key: str, value: Any, indent: int) -> str:
+    return f"{'  ' * indent}{json.dumps(key)}: {_dumps(value, indent)}"
+
+
+def json_chunks(run: RunResult, redactor: Redactor) -> Iterator[str]:
+    """The report a step at a time, so a long run's report never sits whole in memory;
+    each piece is redacted as it is written (a value never spans two pieces)."""
+    yield '{\n  "collections": ['
+    for i, c in enumerate(run.collections):
+        head = ",\n".join(_field(k, v, 3) for k, v in _collection_head(c).items())
+        yield redactor(("," if i else "") + "\n    {\n" + head + ',\n      "steps": [')
+        steps = 0
+        for step in c.steps:
+            yield redactor(("," if steps else "") + "\n        " + _dumps(step_dict(step), 4))
+            steps += 1
+        yield ("\n      ]" if steps else "]") + "\n    }"
+    yield "\n  ]" if run.collections else "]"
+    tail = {
+        "summary": _summary(run),
         "started_at": run.started_at,
         "interrupted": run.interrupted,
         "errors": list(run.load_errors),
     }
+    for key, value in tail.items():
+        yield redactor(",\n" + _field(key, value, 1))
+    yield "\n}\n"
 
 
 def render_json(run: RunResult, redactor: Redactor) -> str:
-    return redactor(json.dumps(report_dict(run), indent=2, ensure_ascii=False)) + "\n"
+    return "".join(json_chunks(run, redactor))
