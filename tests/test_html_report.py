@@ -271,6 +271,40 @@ def test_colour_follows_the_outcome_and_failures_show_expected_and_actual() -> N
     assert "<h4>actual</h4><pre>null</pre>" in text  # absent is shown, not left out
 
 
+def test_each_collection_has_a_timeline_of_its_steps() -> None:
+    steps = (
+        StepResult(name="fast", outcome="passed", duration_ms=10.0),
+        StepResult(name=XSS_NAME, outcome="failed", duration_ms=30.0),
+        StepResult(name="slow", outcome="error", duration_ms=60.0),
+    )
+    text = render_html(
+        RunResult((CollectionResult("c", "c.yaml", steps, 100.0),), 100.0), Redactor()
+    )
+    bars = re.findall(r'<rect class="(\w+)" x="([\d.]+)" y="0" width="([\d.]+)"', text)
+    assert bars == [
+        ("passed", "0.0", "100.0"),
+        ("failed", "100.0", "300.0"),
+        ("error", "400.0", "600.0"),
+    ]
+    assert "<title>fast · passed · 10 ms</title>" in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; · failed" in text and XSS_NAME not in text
+    assert "Timeline: 3 steps in 100 ms" in text
+
+
+def test_a_long_collection_shares_timeline_bars_and_shows_its_worst_outcome() -> None:
+    steps = tuple(
+        StepResult(name=f"s{i}", outcome="failed" if i == 7 else "passed", duration_ms=1.0)
+        for i in range(1000)
+    )
+    text = render_html(
+        RunResult((CollectionResult("c", "c.yaml", steps, 1000.0),), 1000.0), Redactor()
+    )
+    bars = re.findall(r'<rect class="(\w+)"', text)
+    assert len(bars) == 200  # five steps a bar
+    assert bars[1] == "failed" and bars.count("failed") == 1
+    assert "<title>steps 6 to 10 · failed · 5.0 ms</title>" in text
+
+
 def test_empty_run_renders() -> None:
     text = render_html(RunResult(collections=(), duration_ms=0.0), Redactor())
     assert "No collection ran." in text and "No failures." in text

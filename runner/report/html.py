@@ -139,6 +139,11 @@ td.n.hit-error { color: var(--error); font-weight: 700; }
 .kv th { width: 1%; white-space: nowrap; font-family: var(--mono); font-size: 0.8rem;
   font-weight: 600; }
 .kv td { font-family: var(--mono); font-size: 0.8rem; overflow-wrap: anywhere; }
+.timeline { margin: 0.4rem 0 0.8rem; }
+.timeline svg { display: block; width: 100%; height: 1.4rem; border-radius: 4px;
+  background: var(--skipped-bg); }
+.timeline rect { fill: var(--c); }
+.timeline figcaption { font-size: 0.8rem; color: var(--muted); }
 .badge {
   display: inline-block; min-width: 4.6rem; text-align: center; padding: 0.1rem 0.5rem;
   border-radius: 999px; font-size: 0.72rem; font-weight: 700; letter-spacing: 0.05em;
@@ -303,6 +308,15 @@ $collections
 </body>
 </html>
 """
+
+
+_TIMELINE_BARS = 200
+"""At most this many bars in a collection's timeline (a long run shares them)."""
+_SEVERITY = (ERROR, FAILED, SKIPPED, PASSED)
+
+
+def _severity(outcome: str) -> int:
+    return _SEVERITY.index(outcome) if outcome in _SEVERITY else 0
 
 
 _PHASE_TITLES = {SETUP: "Setup", MAIN: "Steps", TEARDOWN: "Teardown"}
@@ -547,11 +561,43 @@ class _Renderer:
             out.append('<div class="alert" role="alert"><h3>Errors</h3><ul>')
             out.extend(f"<li><pre>{self.t(e)}</pre></li>" for e in c.errors)
             out.append("</ul></div>")
+        out.append(self.timeline(i, c))
         out.append('<div class="steps">')
         yield "\n".join(out) + "\n"
         for piece in self.grouped(i, c):
             yield piece + "\n"
         yield "</div></section>\n"
+
+    def timeline(self, i: int, c: CollectionResult) -> str:
+        """Where the collection's time went: one bar per step, as long as the step took
+        and coloured by its outcome, each named in its tooltip; past ``_TIMELINE_BARS``
+        steps, neighbours share a bar (its worst outcome, their summed time)."""
+        durations = [(s.duration_ms, s.outcome, s.name) for s in c.steps]
+        total = sum(d for d, _, _ in durations)
+        if not durations or total <= 0:
+            return ""
+        size = -(-len(durations) // _TIMELINE_BARS)  # steps per bar
+        bars, at = [], 0.0
+        for k in range(0, len(durations), size):
+            chunk = durations[k : k + size]
+            took = sum(d for d, _, _ in chunk)
+            worst = min((o for _, o, _ in chunk), key=_severity)
+            names = chunk[0][2] if len(chunk) == 1 else f"steps {k + 1} to {k + len(chunk)}"
+            x, width = 1000 * at / total, max(1000 * took / total, 0.5)
+            bars.append(
+                f'<rect class="{worst if worst in _LABELS else ERROR}" x="{x:.1f}" y="0" '
+                f'width="{width:.1f}" height="10"><title>{self.t(names)} · '
+                f"{_LABELS.get(worst, worst)} · {_duration(took)}</title></rect>"
+            )
+            at += took
+        return (
+            f'<figure class="timeline" id="c{i}-timeline">'
+            '<svg viewBox="0 0 1000 10" preserveAspectRatio="none" role="img" '
+            f'aria-label="Step durations of {self.t(c.name)}">{"".join(bars)}</svg>'
+            f"<figcaption>Timeline: {_plural(len(durations), 'step')} in "
+            f"{_duration(total)}, one after another (hover a bar for its step)</figcaption>"
+            "</figure>"
+        )
 
     def grouped(self, i: int, c: CollectionResult) -> Iterator[str]:
         """Steps by phase (when there is more than the main one), and the results of one
