@@ -12,7 +12,7 @@ from conftest import EXAMPLES, ROOT, run_cli
 
 from apirun.cli import build_parser
 
-CI_FILES = sorted((EXAMPLES / "ci").glob("*.yml"))
+CI_FILES = sorted((EXAMPLES / "_ci").glob("*.yml"))
 
 
 def _apirun_commands(text: str) -> list[list[str]]:
