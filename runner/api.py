@@ -75,7 +75,10 @@ def run(
     chosen_shard = check_shard(shard)
     environ = load_environ([str(p) for p in env_files], env)
     overrides = check_variable_names(variables or {})
-    collections = with_data_option(load_all(paths), None if data is None else str(data))
+    from .loader import load_paths
+
+    loaded = load_paths([str(p) for p in paths], data_replaced=data is not None)
+    collections = with_data_option(loaded, None if data is None else str(data))
     check_profile(collections, profile)
     options = SuiteOptions(
         RunOptions(

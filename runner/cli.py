@@ -242,11 +242,11 @@ def _interactive() -> bool:
     return tty and not in_ci
 
 
-def _load(paths: Sequence[str]) -> list[Collection]:
+def _load(paths: Sequence[str], data_replaced: bool = False) -> list[Collection]:
     """Every collection, or every error; warnings (valid but suspicious) go to stderr."""
     from .loader import load_paths
 
-    collections = load_paths(paths)
+    collections = load_paths(paths, data_replaced=data_replaced)
     for c in collections:
         for warning in c.warnings:
             print(warning.render("warning"), file=sys.stderr)
@@ -405,7 +405,7 @@ def cmd_run(
                 environ = load_environ(args.env_file)
             shard = parse_shard(args.shard)
             if collections is None:
-                collections = _load(args.paths)
+                collections = _load(args.paths, data_replaced=args.data is not None)
             collections = with_data_option(collections, args.data)
             check_profile(collections, args.profile)
             collections = select_shard(collections, shard)
@@ -609,7 +609,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     try:
         shard = parse_shard(args.shard)
-        collections = select_shard(with_data_option(_load(args.paths), args.data), shard)
+        loaded = _load(args.paths, data_replaced=args.data is not None)
+        collections = select_shard(with_data_option(loaded, args.data), shard)
     except (LoadError, UsageError) as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_INPUT

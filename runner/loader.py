@@ -117,8 +117,10 @@ def _hidden(relative: Path) -> bool:
     return any(part.startswith((".", "_")) for part in relative.parts)
 
 
-def load_paths(paths: Iterable[str]) -> list[Collection]:
-    """Load every collection named; raise one ``LoadError`` with all diagnostics of all files."""
+def load_paths(paths: Iterable[str], *, data_replaced: bool = False) -> list[Collection]:
+    """Load every collection named; raise one ``LoadError`` with all diagnostics of all files.
+    ``data_replaced``: ``--data`` takes the place of every ``data:`` file, which is then not
+    read (a missing or broken one is no error)."""
     missing: list[str] = []
     files = find_collections(paths, missing)
     diagnostics: list[Diagnostic] = [
@@ -130,7 +132,7 @@ def load_paths(paths: Iterable[str]) -> list[Collection]:
     with _collector_paused():
         for f in files:
             try:
-                collections.append(load_file(f))
+                collections.append(load_file(f, data_replaced=data_replaced))
             except LoadError as exc:
                 diagnostics.extend(exc.diagnostics)
     if diagnostics:
@@ -156,7 +158,7 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def load_file(path: Path, display: str | None = None) -> Collection:
+def load_file(path: Path, display: str | None = None, *, data_replaced: bool = False) -> Collection:
     name = display or str(path)
     try:
         size = path.stat().st_size
@@ -174,10 +176,12 @@ def load_file(path: Path, display: str | None = None) -> Collection:
         raise LoadError(
             [Diagnostic(f"cannot read the file: {exc.strerror}", Location(name, 1, 1))]
         ) from None
-    return load_text(raw, name, path.resolve())
+    return load_text(raw, name, path.resolve(), data_replaced=data_replaced)
 
 
-def load_text(raw: bytes | str, name: str, path: Path | None = None) -> Collection:
+def load_text(
+    raw: bytes | str, name: str, path: Path | None = None, *, data_replaced: bool = False
+) -> Collection:
     """Load a collection from text (the fuzz tests' entry point).
 
     The streaming path reads most files; anything it does not take on — anchors and
@@ -202,7 +206,7 @@ def load_text(raw: bytes | str, name: str, path: Path | None = None) -> Collecti
             ]
         )
     diagnostics = [*doc.duplicates, *validate(doc)]
-    builder = _Builder(doc, path)
+    builder = _Builder(doc, path, data_replaced=data_replaced)
     if diagnostics:
         # Every mistake at once: the semantic checks too, as far as they get on data the
         # schema rejected (the builder expects valid data, so it may stop early).
@@ -611,8 +615,10 @@ class _Builder:
         chain: tuple[tuple[Path, Location], ...] = (),
         outer_auth: tuple[str, ...] = (),
         inherited_tags: tuple[str, ...] = (),
+        data_replaced: bool = False,
     ) -> None:
         self.doc = doc
+        self.data_replaced = data_replaced
         self.loc = doc.locator()  # bound once: called a dozen times per step
         self.path = path
         self.chain = chain
@@ -752,7 +758,7 @@ class _Builder:
         setup = self.nodes(data, "setup", auth_names, first)
         steps = self.nodes(data, "steps", auth_names, first)
         teardown = self.nodes(data, "teardown", auth_names, first)
-        dataset = self.data_set(data) if "data" in data else None
+        dataset = self.data_set(data) if "data" in data and not self.data_replaced else None
         collection = self.assemble(data, head, steps)
         joined = [a for a in self.joined_auth if a.name not in auth_names]
         return replace(

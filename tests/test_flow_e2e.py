@@ -509,6 +509,24 @@ def test_data_option_wins_and_a_failing_row_does_not_stop_the_others(
     assert outcomes[:2] == ["passed", "failed"] and outcomes[2:] in ([], ["skipped"])
 
 
+def test_data_option_replaces_a_data_file_that_is_missing_or_broken(
+    write, demo_env, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "broken.csv").write_text("code,extra\n200\n")  # a row short of a field
+    (tmp_path / "given.csv").write_text("code\n200\n")
+    for named in ("missing.csv", "broken.csv"):
+        path = write(
+            f'name: codes\nbase_url: "{{{{ env.DEMO_URL }}}}"\ndata: {named}\n'
+            "steps:\n  - {name: s, url: '/status/{{ code }}', expect: {status: 200}}\n"
+        )
+        for command in ([], ["list"]):
+            given = run_cli(*command, path, "--data", tmp_path / "given.csv", env=demo_env)
+            assert given.code == 0, given.all  # --data is read in its place
+            assert "[row 1]" in given.out
+        alone = run_cli(path, env=demo_env)
+        assert alone.code == 2 and named in alone.err, alone.all  # without it, the error
+
+
 @pytest.mark.parametrize(
     ("name", "text", "where", "what"),
     [
