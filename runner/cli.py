@@ -487,7 +487,7 @@ def execute(
     from .redaction import Redactor
     from .report.console import Console, ConsoleOptions, use_colour
     from .report.progress import ProgressLine
-    from .suite import SuiteOptions, run_suite
+    from .suite import Suite, SuiteOptions
 
     redactor = Redactor()
     from .http import proxy_secrets
@@ -517,17 +517,27 @@ def execute(
         "notify": console.notice,
         **(auth_hooks or {}),
     }
-    suite = SuiteOptions(options, jobs=jobs, shard=None)  # the shard was chosen at load
-    run_result = _with_signals(
-        lambda cancel: run_suite(
+    shape = SuiteOptions(options, jobs=jobs, shard=None)  # the shard was chosen at load
+    started: list[Suite] = []
+
+    def work(cancel: threading.Event) -> RunResult:
+        suite = Suite(
             collections,
-            suite,
+            shape,
             observer=console,
             cancel=cancel,
             redactor=redactor,
             auth_hooks=auth_hooks,
         )
-    )
+        started.append(suite)
+        return suite.run()
+
+    try:
+        run_result = _with_signals(work)
+    except _Abandoned as exc:  # a second signal: report what finished, then stop
+        if not started:
+            raise
+        run_result = started[0].result(exc.signal_name)
     console.summary(run_result)
     written = _Reports(args).write(run_result, redactor)
     if run_result.interrupted:

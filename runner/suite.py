@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Protocol
 
@@ -119,35 +119,85 @@ def run_suite(
     ``cancel``: once set, no new step starts, steps in flight end, and the result is
     marked interrupted (``interrupt_name`` tells which signal, when the CLI set it).
     ``pool``: auth handlers to share with other calls (the pytest plugin's session)."""
-    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    cancel = cancel if cancel is not None else threading.Event()
-    redactor = redactor if redactor is not None else Redactor()
-    watcher: SuiteObserver = _Serialised(observer if observer is not None else _Quiet())
-    chosen = expand_rows(select_shard(collections, options.shard))
-    pool = pool if pool is not None else AuthPool()
-    halted = threading.Event()  # --fail-fast: set by the first failed step of any collection
-    runs = [
-        CollectionRun(c, options.run, redactor, watcher, None, auth_hooks, pool=pool, cancel=cancel)
-        for c in chosen
-    ]
-    started = time.perf_counter()
-    jobs = max(1, min(options.jobs, len(runs)))
-    if jobs == 1:
-        for run in runs:
-            if cancel.is_set():
-                break
-            watcher.collection_finished(run.collection, run.run(cancel, halted))
-    else:
-        _run_parallel(runs, watcher, jobs, cancel, halted)
-    results = tuple(r.snapshot() for r in runs if r.started is not None)
-    interrupted = interrupt_name(cancel) if cancel.is_set() else None
-    return RunResult(
-        results,
-        (time.perf_counter() - started) * 1000,
-        started_at,
-        interrupted=interrupted,
+    suite = Suite(
+        collections,
+        options,
+        observer=observer,
+        cancel=cancel,
         redactor=redactor,
+        auth_hooks=auth_hooks,
+        pool=pool,
     )
+    return suite.run()
+
+
+class Suite:
+    """One suite run, whose results so far can be read while it runs: a caller that
+    gives up waiting (a second signal) still reports what finished."""
+
+    def __init__(
+        self,
+        collections: Sequence[Collection],
+        options: SuiteOptions,
+        *,
+        observer: SuiteObserver | None = None,
+        cancel: threading.Event | None = None,
+        redactor: Redactor | None = None,
+        auth_hooks: dict[str, object] | None = None,
+        pool: AuthPool | None = None,
+    ) -> None:
+        self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.options = options
+        self.cancel = cancel if cancel is not None else threading.Event()
+        self.redactor = redactor if redactor is not None else Redactor()
+        self.watcher: SuiteObserver = _Serialised(observer if observer is not None else _Quiet())
+        chosen = expand_rows(select_shard(collections, options.shard))
+        pool = pool if pool is not None else AuthPool()
+        self.runs = [
+            CollectionRun(
+                c,
+                options.run,
+                self.redactor,
+                self.watcher,
+                None,
+                auth_hooks,
+                pool=pool,
+                cancel=self.cancel,
+            )
+            for c in chosen
+        ]
+        self.started = time.perf_counter()
+
+    def run(self) -> RunResult:
+        self.started = time.perf_counter()
+        halted = threading.Event()  # --fail-fast: set by the first failed step of any collection
+        jobs = max(1, min(self.options.jobs, len(self.runs)))
+        if jobs == 1:
+            for run in self.runs:
+                if self.cancel.is_set():
+                    break
+                self.watcher.collection_finished(run.collection, run.run(self.cancel, halted))
+        else:
+            _run_parallel(self.runs, self.watcher, jobs, self.cancel, halted)
+        return self.result()
+
+    def result(self, interrupted: str | None = None) -> RunResult:
+        """Every collection that started, in order; one still running is partial and
+        marked interrupted (``interrupted``: the signal that made the caller stop waiting)."""
+        results = tuple(
+            r.snapshot() if r.finished is not None else replace(r.snapshot(), interrupted=True)
+            for r in self.runs
+            if r.started is not None
+        )
+        if interrupted is None and self.cancel.is_set():
+            interrupted = interrupt_name(self.cancel)
+        return RunResult(
+            results,
+            (time.perf_counter() - self.started) * 1000,
+            self.started_at,
+            interrupted=interrupted,
+            redactor=self.redactor,
+        )
 
 
 def interrupt_name(cancel: threading.Event) -> str:

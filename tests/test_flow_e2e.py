@@ -719,3 +719,8 @@ def test_a_second_signal_abandons_teardown(demo_env, write, tmp_path: Path) -> N
     assert proc.returncode == 130, stdout + stderr
     assert "Traceback" not in stderr
     assert "slow" in stdout  # the main step's line was printed before teardown began
+    report = _report(out)  # what finished is still reported
+    assert report["interrupted"] == "SIGINT"
+    (collection,) = report["collections"]
+    assert [s["name"] for s in collection["steps"]] == ["slow"]  # teardown never finished
+    assert "(interrupted by SIGINT)" in stdout
