@@ -64,7 +64,7 @@ def run(
     from .executor import RunOptions
     from .inputs import check_profile, check_variable_names, load_environ
     from .sharding import check_shard
-    from .suite import StepCallback, SuiteOptions, run_suite
+    from .suite import StepCallback, Suite, SuiteOptions
 
     if isinstance(paths, (str, PathLike)):
         paths = [paths]
@@ -96,9 +96,9 @@ def run(
         jobs=jobs,
         shard=chosen_shard,
     )
-    return run_suite(
+    return Suite(
         collections,
         options,
         observer=StepCallback(observer) if observer is not None else None,
         cancel=cancel,
-    )
+    ).run()

@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -334,22 +334,32 @@ def _input_failure(args: argparse.Namespace, error: ApirunError, started: str) -
 
 
 @contextmanager
-def _signals_interrupt_loading() -> Iterator[None]:
-    """While files load (a large suite takes seconds), SIGINT and SIGTERM stop the load
-    so that the reports can still say the run was interrupted, with no steps."""
+def _on_signals(handler: Callable[[int, Any], None]) -> Iterator[None]:
+    """SIGINT and SIGTERM go to ``handler`` for the block, then to what they went to before
+    (signals reach only the main thread: elsewhere, nothing is mapped)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def on_signal(signum: int, frame: Any) -> None:
-        raise _Abandoned("SIGTERM" if signum == signal.SIGTERM else "SIGINT")
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for sig, before in previous.items():
+            signal.signal(sig, before)
+
+
+def _signal_name(signum: int) -> str:
+    return "SIGTERM" if signum == signal.SIGTERM else "SIGINT"
+
+
+def _signals_interrupt_loading() -> AbstractContextManager[None]:
+    """While files load (a large suite takes seconds), SIGINT and SIGTERM stop the load
+    so that the reports can still say the run was interrupted, with no steps."""
+
+    def on_signal(signum: int, frame: Any) -> None:
+        raise _Abandoned(_signal_name(signum))
+
+    return _on_signals(on_signal)
 
 
 def _interrupted_while_loading(args: argparse.Namespace, name: str, started: str) -> int:
@@ -569,21 +579,16 @@ def _with_signals(work: Callable[[threading.Event], RunResult]) -> RunResult:
             failure.append(exc)
 
     def on_signal(signum: int, frame: Any) -> None:
-        name = "SIGTERM" if signum == signal.SIGTERM else "SIGINT"
         if cancel.is_set():
-            raise _Abandoned(name)
-        cancel.signal_name = name
+            raise _Abandoned(_signal_name(signum))
+        cancel.signal_name = _signal_name(signum)
         cancel.set()
 
     thread = threading.Thread(target=target, name="apirun-suite", daemon=True)
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with _on_signals(on_signal):
         thread.start()
         while thread.is_alive():
             thread.join(0.1)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     if failure:
         raise failure[0]
     return box[0]

@@ -737,11 +737,8 @@ class CollectionRun:
         """``delay``: wait before the step is rendered, so its templates and token are
         current when it goes; an interrupt ends the wait (not counted in the duration)."""
         seconds = self.render(step.delay)
-        try:
-            number = float(seconds)
-        except (TypeError, ValueError):
-            number = float("nan")
-        if isinstance(seconds, bool) or not 0 <= number <= 86400:  # NaN fails both
+        number = _number(seconds)
+        if not 0 <= number <= 86400:  # NaN fails both
             raise StepError(
                 f"`delay` must be a number of seconds from 0 to 86400, not {show(seconds)}",
                 step.location,
@@ -1300,11 +1297,8 @@ def _where(fallback: Location, *values: Value) -> Location:
 
 def _seconds(value: Any, location: Location) -> float:
     """A rendered ``timeout``: a positive, finite number of seconds, or the step's error."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float("nan")
-    if isinstance(value, bool) or not 0 < number < float("inf"):  # NaN fails both
+    number = _number(value)
+    if not 0 < number < float("inf"):  # NaN fails both
         raise StepError(
             f"`timeout` must be a positive number of seconds, not {show(value)}", location
         )
@@ -1318,12 +1312,20 @@ def _flag(value: Any, key: str, location: Location) -> bool:
     return flag
 
 
-def _bounded(value: Any, key: str, low: float, high: float, retry: Retry) -> float:
+def _number(value: Any) -> float:
+    """A rendered number (``"2.5"`` too); NaN for anything else, booleans included, so
+    that every range check refuses it."""
+    if isinstance(value, bool):
+        return float("nan")
     try:
-        number = float(value)
+        return float(value)
     except (TypeError, ValueError):
-        number = float("nan")
-    if isinstance(value, bool) or not low <= number <= high:  # NaN fails both
+        return float("nan")
+
+
+def _bounded(value: Any, key: str, low: float, high: float, retry: Retry) -> float:
+    number = _number(value)
+    if not low <= number <= high:  # NaN fails both
         raise StepError(
             f"`{key}` must be a number from {low:g} to {high:g}, not {show(value)}", retry.location
         )

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -77,6 +77,7 @@ class OutgoingRequest:
     location: Location | None = None
 
 
+@lru_cache(maxsize=64)
 def text_encoding(name: str | None) -> str:
     """The charset a server named, if Python can decode text with it, else UTF-8: a
     bogus name, a non-text codec (``rot13``) or one that cannot replace bad bytes

@@ -136,7 +136,7 @@ def _run(
     from .inputs import check_variable_names
     from .redaction import Redactor
     from .report.console import Console, ConsoleOptions, recap_lines
-    from .suite import AuthPool, SuiteOptions, run_suite
+    from .suite import AuthPool, Suite, SuiteOptions
 
     pool = config.stash.get(_POOL, None)
     if pool is None:
@@ -148,14 +148,14 @@ def _run(
     options = SuiteOptions(
         RunOptions(variables=check_variable_names(variables), environ=dict(env)), jobs=1
     )
-    result = run_suite(
+    result = Suite(
         [collection],
         options,
         observer=console,
         redactor=redactor,
         pool=pool,
         auth_hooks={"notify": console.notice},
-    )
+    ).run()
     lines = [out.getvalue().rstrip("\n"), *recap_lines(result)]
     return result, redactor("\n".join(line for line in lines if line))
 

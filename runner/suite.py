@@ -104,36 +104,15 @@ class StepCallback:
         pass
 
 
-def run_suite(
-    collections: Sequence[Collection],
-    options: SuiteOptions,
-    *,
-    observer: SuiteObserver | None = None,
-    cancel: threading.Event | None = None,
-    redactor: Redactor | None = None,
-    auth_hooks: dict[str, object] | None = None,
-    pool: AuthPool | None = None,
-) -> RunResult:
-    """Run ``collections`` (already loaded and valid) and return every result, in order.
+class Suite:
+    """One suite run: ``Suite(collections, options, …).run()`` runs ``collections``
+    (already loaded and valid) and returns every result, in order; ``result()`` reads the
+    results so far while it runs, so a caller that gives up waiting (a second signal)
+    still reports what finished.
 
     ``cancel``: once set, no new step starts, steps in flight end, and the result is
     marked interrupted (``interrupt_name`` tells which signal, when the CLI set it).
-    ``pool``: auth handlers to share with other calls (the pytest plugin's session)."""
-    suite = Suite(
-        collections,
-        options,
-        observer=observer,
-        cancel=cancel,
-        redactor=redactor,
-        auth_hooks=auth_hooks,
-        pool=pool,
-    )
-    return suite.run()
-
-
-class Suite:
-    """One suite run, whose results so far can be read while it runs: a caller that
-    gives up waiting (a second signal) still reports what finished."""
+    ``pool``: auth handlers to share with other runs (the pytest plugin's session)."""
 
     def __init__(
         self,

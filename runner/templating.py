@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
 
 MAX_RESULT_LENGTH = 10_000_000
-"""Longest string or list a template may build with ``*`` (a memory-bomb guard)."""
+"""Longest value or output one render may build, in characters (see ``templatelimits``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,8 +49,18 @@ def run_cli(
     cwd: Path | None = None,
     timeout: float = 120,
     stdin: int | None = subprocess.DEVNULL,
+    memory_limit: int | None = None,
 ) -> CliResult:
-    """Run ``apirun`` as a user would: a real process, its exit code and its output."""
+    """Run ``apirun`` as a user would: a real process, its exit code and its output.
+    ``memory_limit``: an address-space limit in bytes (what must not be exceeded ends in
+    a MemoryError instead of taking the machine)."""
+
+    def limit() -> None:
+        import resource
+
+        if memory_limit is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+
     proc = subprocess.run(
         [sys.executable, "-m", "apirun", *map(str, args)],
         capture_output=True,
@@ -59,6 +69,7 @@ def run_cli(
         cwd=cwd,
         timeout=timeout,
         stdin=stdin,
+        preexec_fn=limit if memory_limit is not None else None,
     )
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 

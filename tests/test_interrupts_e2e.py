@@ -23,6 +23,18 @@ steps:
 )
 
 
+def _start(*args: str | Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """``apirun ARGS`` as a real process, to be signalled."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "apirun", *map(str, args)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+
+
 @pytest.mark.parametrize(
     ("signum", "code", "name"),
     [(signal.SIGINT, 130, "SIGINT"), (signal.SIGTERM, 143, "SIGTERM")],
@@ -36,25 +48,16 @@ def test_signal_stops_the_run_and_keeps_partial_reports(
     second = tmp_path / "slow2.yaml"
     second.write_text(SLOW.replace("name: slow", "name: slow two"))
     out_json, out_xml = tmp_path / "r.json", tmp_path / "r.xml"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "apirun",
-            str(path),
-            str(second),
-            "--jobs",
-            jobs,
-            "--report-json",
-            str(out_json),
-            "--report-junit",
-            str(out_xml),
-        ],
+    proc = _start(
+        path,
+        second,
+        "--jobs",
+        jobs,
+        "--report-json",
+        out_json,
+        "--report-junit",
+        out_xml,
         env=demo_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
     )
     time.sleep(1.5)  # a few steps have finished, one is in flight
     assert proc.poll() is None
@@ -83,14 +86,7 @@ def test_interrupt_before_anything_ran_still_writes_reports(
     path = tmp_path / "slow.yaml"
     path.write_text(SLOW.replace("ms: 300", "ms: 5000"))
     out_json = tmp_path / "r.json"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "apirun", str(path), "--report-json", str(out_json)],
-        env=demo_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
+    proc = _start(path, "--report-json", out_json, env=demo_env)
     time.sleep(1.0)  # inside the first 5 s request
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=15)
@@ -114,23 +110,7 @@ def test_a_signal_while_loading_still_writes_the_reports(
         + "teardown:\n  - {name: t, url: /t}\n"
     )
     out_json, out_xml = tmp_path / "r.json", tmp_path / "r.xml"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "apirun",
-            str(path),
-            "--report-json",
-            str(out_json),
-            "--report-junit",
-            str(out_xml),
-        ],
-        env=clean_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
+    proc = _start(path, "--report-json", out_json, "--report-junit", out_xml, env=clean_env())
     time.sleep(1.0)  # the CLI is up and still loading the 120,000 steps
     proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=30)
